@@ -1,0 +1,1 @@
+"""The HTTP API: serves the widget's document from Redis alone."""

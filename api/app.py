@@ -1,0 +1,106 @@
+"""The HTTP API: a thin Flask app that reads Redis and nothing else.
+
+No request ever waits on an outside service: the collector did that work and left
+its results in Redis. When Redis itself is unreachable the API answers 503 with a
+JSON reason, and recovers by itself on the next request once Redis is back.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from flask import Flask, Response, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from api.document import build_document
+from shared.config import Config
+from shared.model import utcnow
+from shared.store import UNREACHABLE, StatusStore
+
+log = logging.getLogger(__name__)
+
+# Seconds a client is told to wait before asking again while Redis is unreachable.
+RETRY_AFTER = 5
+
+
+def create_app(
+    config: Config,
+    store: StatusStore,
+    *,
+    api_key: str | None = None,
+    clock: Callable[[], datetime] = utcnow,
+) -> Flask:
+    """Build the app. With `api_key`, the status needs it in the `X-API-Key` header."""
+    app = Flask(__name__)
+    app.json.sort_keys = False  # type: ignore[attr-defined]  # keep the contract's order
+    app.extensions["statusd"] = {"config": config, "store": store}
+
+    @app.get("/api/system-status")
+    def system_status() -> Response:
+        refusal = _check_key(api_key)
+        if refusal is not None:
+            return refusal
+        names = [service.name for service in config.services]
+        stored = store.read_many(names)
+        return _no_store(jsonify(build_document(config, stored, clock())))
+
+    @app.get("/healthz")
+    def healthz() -> Response:
+        """The API's own liveness: 200 while it runs, whatever Redis says."""
+        body: dict[str, Any] = {"status": "ok", "redis": "ok", "collector": None}
+        try:
+            heartbeat = store.heartbeat()
+            body["collector"] = {
+                "alive": heartbeat is not None,
+                "lastBeat": heartbeat.get("beat_at") if heartbeat else None,
+            }
+        except UNREACHABLE:
+            body["redis"] = "unreachable"
+        return _no_store(jsonify(body))
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException) -> tuple[Response, int]:
+        response = jsonify({"error": error.name, "detail": error.description})
+        return response, error.code or 500
+
+    @app.errorhandler(UNREACHABLE[0])
+    @app.errorhandler(UNREACHABLE[1])
+    def redis_unreachable(error: Exception) -> tuple[Response, int, dict[str, str]]:
+        log.warning(
+            "status store unreachable while serving %s: %s", request.path, error
+        )
+        body = {
+            "error": "status store unreachable",
+            "detail": "Redis does not answer; retry",
+        }
+        return jsonify(body), 503, {"Retry-After": str(RETRY_AFTER)}
+
+    @app.errorhandler(Exception)
+    def unexpected(error: Exception) -> tuple[Response, int]:
+        log.exception("unexpected error serving %s", request.path)
+        return jsonify({"error": "internal error"}), 500
+
+    return app
+
+
+def _check_key(api_key: str | None) -> Response | None:
+    if api_key is None:
+        return None
+    given = request.headers.get("X-API-Key", "")
+    if hmac.compare_digest(given.encode(), api_key.encode()):
+        return None
+    problem = "missing X-API-Key header" if not given else "wrong X-API-Key"
+    response = jsonify({"error": "unauthorized", "detail": problem})
+    response.status_code = 401
+    response.headers["WWW-Authenticate"] = 'ApiKey header="X-API-Key"'
+    return response
+
+
+def _no_store(response: Response) -> Response:
+    # A status is only true now: caches and proxies must not replay it.
+    response.headers["Cache-Control"] = "no-store"
+    return response

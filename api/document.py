@@ -1,0 +1,64 @@
+"""Build the widget's document from stored results, at request time.
+
+Times since and until are computed here, against the request's clock, from the
+instants the probes stored. A result older than its service's staleness window,
+or none at all, reads `unknown`: a status is never guessed.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from shared.config import Config, ServiceConfig
+from shared.fields import render_fields
+from shared.model import Status, StoredResult, to_iso
+
+
+def build_document(
+    config: Config, stored: dict[str, StoredResult | None], now: datetime
+) -> dict[str, Any]:
+    document: dict[str, Any] = {"timestamp": to_iso(now)}
+    for service in config.services:
+        document[service.name] = service_entry(service, stored.get(service.name), now)
+    return document
+
+
+def service_entry(
+    service: ServiceConfig, stored: StoredResult | None, now: datetime
+) -> dict[str, Any]:
+    """One service's object: the contract's keys, then our own `checkedAt` and `reason`."""
+    if stored is None:
+        return _entry(service, Status.UNKNOWN, None, None, "never checked", now)
+
+    result = stored.result
+    checked_at = result.checked_at
+    age = (now - checked_at).total_seconds() if checked_at else None
+    if age is None or age > service.stale_after:
+        reason = f"stale: last checked {_ago(age)} (the collector may be stopped)"
+        return _entry(service, Status.UNKNOWN, None, checked_at, reason, now)
+
+    measured = {"latency_ms": result.latency_ms, **result.values}
+    return _entry(service, result.status, measured, checked_at, result.reason, now)
+
+
+def _entry(
+    service: ServiceConfig,
+    status: Status,
+    measured: dict[str, Any] | None,
+    checked_at: datetime | None,
+    reason: str | None,
+    now: datetime,
+) -> dict[str, Any]:
+    entry: dict[str, Any] = {"status": status.value}
+    entry.update(render_fields(service.name, measured, now))
+    entry["checkedAt"] = to_iso(checked_at)
+    entry["reason"] = reason
+    return entry
+
+
+def _ago(seconds: float | None) -> str:
+    if seconds is None:
+        return "at an unknown time"
+    minutes = int(seconds // 60)
+    return f"{minutes}m ago" if minutes else f"{int(seconds)}s ago"

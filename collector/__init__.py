@@ -1,0 +1,1 @@
+"""The collector: probes every configured service on its own interval into Redis."""

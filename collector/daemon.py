@@ -1,0 +1,126 @@
+"""The collector daemon: every service on its own interval, results into Redis.
+
+APScheduler fires each service's `ServiceRunner.run_once` on an interval trigger,
+the first run at start. `max_instances=1` means a slow service never queues runs
+behind itself; `coalesce` folds runs missed during a stall into one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import socket
+import threading
+from collections.abc import Callable
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from collector import probes
+from collector.recorder import Recorder
+from collector.runner import ServiceRunner
+from shared.config import Config, ServiceConfig
+from shared.model import to_iso, utcnow
+from shared.store import UNREACHABLE, StatusStore
+
+log = logging.getLogger(__name__)
+
+HEARTBEAT_JOB = "statusd-heartbeat"
+
+ProbeFactory = Callable[[ServiceConfig, probes.ProbeContext], probes.Probe]
+
+
+class Collector:
+    def __init__(
+        self,
+        config: Config,
+        store: StatusStore,
+        context: probes.ProbeContext,
+        *,
+        build_probe: ProbeFactory = probes.build,
+    ):
+        self.config = config
+        self.store = store
+        self.context = context
+        self.stopping = threading.Event()
+        self.recorder = Recorder(config, store)
+        self.runners = [
+            ServiceRunner(
+                build_probe(service, context), self.recorder.record, self.stopping
+            )
+            for service in config.services
+        ]
+        self.started_at = utcnow()
+        self._beats = 0
+        self.scheduler = self._make_scheduler()
+
+    def _make_scheduler(self) -> BackgroundScheduler:
+        settings = self.config.collector
+        # One worker per service by default: a slow probe then never waits for a
+        # worker held by another. The runners' timeouts bound how long any is held.
+        workers = settings.workers or len(self.runners) + 1
+        return BackgroundScheduler(
+            executors={"default": ThreadPoolExecutor(max_workers=workers)},
+            job_defaults={"coalesce": True, "max_instances": 1},
+            timezone="UTC",
+        )
+
+    def start(self) -> None:
+        self.recorder.prime()
+        now = utcnow()
+        for runner in self.runners:
+            service = runner.service
+            self.scheduler.add_job(
+                runner.run_once,
+                IntervalTrigger(seconds=service.interval),
+                id=f"probe-{service.name}",
+                name=f"probe {service.name}",
+                next_run_time=now,
+                misfire_grace_time=max(1, int(service.interval)),
+            )
+        self.scheduler.add_job(
+            self.beat,
+            IntervalTrigger(seconds=self.config.collector.heartbeat_interval),
+            id=HEARTBEAT_JOB,
+            name="heartbeat",
+            next_run_time=now,
+        )
+        self.scheduler.start()
+        log.info(
+            "collector started: %d services from %s",
+            len(self.runners),
+            self.config.source,
+        )
+
+    def beat(self) -> None:
+        """Refresh the heartbeat; write every result again if Redis lost them."""
+        heartbeat = {
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+            "started_at": to_iso(self.started_at),
+            "beat_at": to_iso(utcnow()),
+            "services": [runner.service.name for runner in self.runners],
+        }
+        try:
+            vanished = self.store.beat(heartbeat, self.config.collector.heartbeat_ttl)
+            self.recorder.redis_succeeded()
+            if vanished and self._beats:
+                self.recorder.republish()
+            self._beats += 1
+        except UNREACHABLE as error:
+            self.recorder.redis_failed(error)
+
+    def stop(self) -> None:
+        """Stop within a few seconds: waiting runs give up, hung probes are abandoned."""
+        if self.stopping.is_set():
+            return
+        self.stopping.set()
+        self.scheduler.shutdown(wait=True)
+        with contextlib.suppress(UNREACHABLE):
+            self.store.forget_heartbeat()
+        for runner in self.runners:
+            runner.probe.close()
+        self.context.close()
+        log.info("collector stopped")

@@ -1,0 +1,124 @@
+"""All outbound HTTP of the probes goes through `fetch`, so it is done one way.
+
+`fetch` measures latency, caps what it reads, and turns every transport failure
+into a `TransportError` with a short reason that names the host but never the URL
+(URLs can hold keys in their query strings).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+from requests.structures import CaseInsensitiveDict
+
+log = logging.getLogger(__name__)
+
+# Status answers are small; a runaway body must not eat the collector's memory.
+MAX_BODY_BYTES = 1 << 20
+
+USER_AGENT = "statusd/0.1 (+health probe)"
+
+
+class TransportError(Exception):
+    """No HTTP answer at all: timeout, refused connection, TLS or protocol failure."""
+
+
+class BadAnswer(Exception):
+    """An HTTP answer whose body is not what the probe can read."""
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    headers: CaseInsensitiveDict[str]
+    body: bytes
+    latency_ms: int
+
+    def json(self) -> Any:
+        try:
+            return json.loads(self.body)
+        except (ValueError, UnicodeDecodeError):
+            raise BadAnswer(
+                f"HTTP {self.status} with a body that is not JSON"
+            ) from None
+
+
+def new_session() -> requests.Session:
+    session = requests.Session()
+    session.headers["User-Agent"] = USER_AGENT
+    # Proxies from the environment would send probes, and their credentials, elsewhere.
+    session.trust_env = False
+    return session
+
+
+def fetch(
+    session: requests.Session,
+    method: str,
+    url: str,
+    *,
+    timeout: float,
+    headers: dict[str, str] | None = None,
+    json_body: Any = None,
+    verify: bool = True,
+) -> Answer:
+    """Make one request within `timeout` seconds; raise TransportError without an answer."""
+    host = urlsplit(url).hostname or "?"
+    started = time.perf_counter()
+    try:
+        response = session.request(
+            method,
+            url,
+            headers=headers,
+            json=json_body,
+            timeout=max(0.05, timeout),
+            verify=verify,
+            stream=True,
+            allow_redirects=False,
+        )
+        with response:
+            body = _read_capped(response)
+    except requests.exceptions.Timeout:
+        raise TransportError(f"{host} did not answer within {timeout:.1f}s") from None
+    except requests.exceptions.SSLError:
+        raise TransportError(f"TLS handshake with {host} failed") from None
+    except requests.exceptions.ConnectionError as error:
+        raise TransportError(f"no connection to {host} ({_why(error)})") from None
+    except requests.exceptions.RequestException as error:
+        raise TransportError(
+            f"request to {host} failed ({type(error).__name__})"
+        ) from None
+
+    latency = round((time.perf_counter() - started) * 1000)
+    return Answer(response.status_code, response.headers, body, latency)
+
+
+def _read_capped(response: requests.Response) -> bytes:
+    chunks = []
+    size = 0
+    for chunk in response.iter_content(chunk_size=65536):
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise requests.exceptions.ContentDecodingError("answer larger than 1 MiB")
+    return b"".join(chunks)
+
+
+def _why(error: Exception) -> str:
+    text = str(error).lower()
+    for needle, why in (
+        ("refused", "connection refused"),
+        ("name or service not known", "unknown host"),
+        ("temporary failure in name resolution", "DNS failure"),
+        ("reset by peer", "connection reset"),
+        ("remotedisconnected", "closed without an answer"),
+        ("timed out", "timed out"),
+    ):
+        if needle in text:
+            return why
+    return "connection failed"

@@ -1,0 +1,146 @@
+"""What every probe is: a kind name, an options model, and `check()` returning a result.
+
+A probe measures one service. It returns a `ProbeResult` for every outcome it
+understands (a rejected credential is a `down` result, not an exception). Anything
+it does not understand may raise: the runner turns that into `down` too, so a
+buggy probe never stops the collector.
+"""
+
+from __future__ import annotations
+
+import abc
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import redis
+import sqlalchemy as sa
+from pydantic import BaseModel
+
+from shared.config import ServiceConfig, Strict
+from shared.model import ProbeResult
+from shared.redact import read_secret
+from shared.store import StatusStore, connect
+
+
+class Deadline:
+    """A probe's time budget, so that a retry never runs past the hard timeout."""
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self._ends = time.monotonic() + seconds
+
+    def remaining(self) -> float:
+        return max(0.0, self._ends - time.monotonic())
+
+    def expired(self) -> bool:
+        return self.remaining() <= 0
+
+
+class MissingSetting(Exception):
+    """A variable the probe needs is not set: the service reads `unknown`, not `down`."""
+
+    def __init__(self, variable: str):
+        super().__init__(f"{variable} is not set")
+        self.variable = variable
+
+
+@dataclass
+class ProbeContext:
+    """What probes share: the environment and connections that are costly to open.
+
+    Engines and clients are made once per URL and reused by every probe run, so a
+    probe measures the service, not our connection set-up.
+    """
+
+    environ: Mapping[str, str]
+    store: StatusStore | None = None
+    _engines: dict[str, sa.Engine] = field(default_factory=dict)
+    _redis: dict[str, redis.Redis] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def secret(self, variable: str) -> str:
+        """A credential from the environment, remembered for scrubbing; raise if unset."""
+        value = read_secret(self.environ, variable)
+        if value is None:
+            raise MissingSetting(variable)
+        return value
+
+    def engine(self, url_variable: str, timeout: float) -> sa.Engine:
+        url = self.secret(url_variable)
+        with self._lock:
+            if url not in self._engines:
+                self._engines[url] = make_engine(url, timeout)
+            return self._engines[url]
+
+    def redis_client(self, url_variable: str, timeout: float) -> redis.Redis:
+        url = self.secret(url_variable)
+        with self._lock:
+            if url not in self._redis:
+                self._redis[url] = connect(url, timeout=timeout)
+            return self._redis[url]
+
+    def close(self) -> None:
+        with self._lock:
+            for engine in self._engines.values():
+                engine.dispose()
+            for client in self._redis.values():
+                client.close()
+            self._engines.clear()
+            self._redis.clear()
+
+
+def make_engine(url: str, timeout: float) -> sa.Engine:
+    """An engine whose connect and statements give up within the probe's timeout."""
+    engine_url = sa.make_url(url)
+    connect_args: dict[str, Any] = {}
+    if engine_url.get_backend_name() == "postgresql":
+        millis = int(timeout * 1000)
+        connect_args = {
+            "connect_timeout": max(1, int(timeout)),
+            "options": f"-c statement_timeout={millis} -c lock_timeout={millis}",
+            "application_name": "statusd",
+        }
+    elif engine_url.get_backend_name() == "sqlite":
+        connect_args = {"timeout": timeout, "check_same_thread": False}
+    elif engine_url.get_backend_name() in ("mysql", "mariadb"):
+        connect_args = {"connect_timeout": max(1, int(timeout))}
+    return _create(engine_url, connect_args)
+
+
+def _create(engine_url: sa.URL, connect_args: dict[str, Any]) -> sa.Engine:
+    if engine_url.get_backend_name() == "sqlite":
+        return sa.create_engine(engine_url, connect_args=connect_args)
+    # A small pool: probes are few and short. Pre-ping turns a connection left dead by
+    # a database restart into a fresh one instead of a false "down".
+    return sa.create_engine(
+        engine_url,
+        connect_args=connect_args,
+        pool_size=2,
+        max_overflow=2,
+        pool_pre_ping=True,
+        pool_recycle=300,
+    )
+
+
+class Probe(abc.ABC):
+    kind: ClassVar[str]
+    Options: ClassVar[type[BaseModel]] = Strict
+
+    def __init__(self, service: ServiceConfig, context: ProbeContext):
+        self.service = service
+        self.options: Any = service.options
+        self.context = context
+
+    @abc.abstractmethod
+    def check(self, deadline: Deadline) -> ProbeResult:
+        """Measure the service once, within `deadline`."""
+
+    def close(self) -> None:  # noqa: B027 - optional: most probes hold nothing
+        """Release what the probe holds (sessions, sockets); called at shutdown."""
+
+
+def elapsed_ms(started: float) -> int:
+    return round((time.perf_counter() - started) * 1000)

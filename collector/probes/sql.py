@@ -1,0 +1,72 @@
+"""`sql`: the database round trip (`SELECT 1`) and how many sessions it serves.
+
+Active connections by database:
+- PostgreSQL: client backends of the current database in `pg_stat_activity`.
+- MySQL / MariaDB: threads of the current schema in `information_schema.PROCESSLIST`.
+- SQLite and others: not measured (`null`): there is no server to ask.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import sqlalchemy as sa
+from pydantic import Field
+
+from collector.probes.base import Deadline, elapsed_ms
+from collector.probes.database import DatabaseOptions, DatabaseProbe, describe_error
+from collector.probes.http import slow
+from shared.model import ProbeResult
+
+log = logging.getLogger(__name__)
+
+CONNECTION_QUERIES = {
+    "postgresql": (
+        "SELECT count(*) FROM pg_stat_activity"
+        " WHERE datname = current_database() AND backend_type = 'client backend'"
+    ),
+    "mysql": "SELECT count(*) FROM information_schema.PROCESSLIST WHERE DB = DATABASE()",
+    "mariadb": "SELECT count(*) FROM information_schema.PROCESSLIST WHERE DB = DATABASE()",
+}
+
+
+class SqlOptions(DatabaseOptions):
+    degraded_ms: int = Field(500, gt=0, description="a slower SELECT 1 is degraded")
+
+
+class SqlProbe(DatabaseProbe):
+    kind = "sql"
+    Options = SqlOptions
+
+    def check(self, deadline: Deadline) -> ProbeResult:
+        engine = self.engine()
+        try:
+            with engine.connect() as connection:
+                started = time.perf_counter()
+                connection.execute(sa.text("SELECT 1")).scalar_one()
+                latency = elapsed_ms(started)
+                sessions = self.count_sessions(connection)
+        except sa.exc.SQLAlchemyError as error:
+            return ProbeResult.down(f"database unreachable: {describe_error(error)}")
+
+        if latency > self.options.degraded_ms:
+            reason = slow(latency, self.options.degraded_ms)
+            return ProbeResult.degraded(reason, latency, active_connections=sessions)
+        return ProbeResult.operational(latency, active_connections=sessions)
+
+    def count_sessions(self, connection: sa.Connection) -> int | None:
+        query = CONNECTION_QUERIES.get(connection.dialect.name)
+        if query is None:
+            return None
+        try:
+            return int(connection.execute(sa.text(query)).scalar_one())
+        except sa.exc.SQLAlchemyError as error:
+            # A role without the right to read the view still has a working database.
+            log.warning(
+                "service=%s cannot count sessions: %s",
+                self.service.name,
+                describe_error(error),
+            )
+            connection.rollback()
+            return None

@@ -1,0 +1,76 @@
+"""`webhooks`: how many of the host app's webhooks are active, and its newest event."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from pydantic import Field
+
+from collector.probes.base import Deadline
+from collector.probes.database import (
+    ColumnName,
+    DatabaseOptions,
+    DatabaseProbe,
+    TableName,
+    describe_error,
+    table,
+)
+from shared.model import ProbeResult, to_iso
+
+
+class WebhooksOptions(DatabaseOptions):
+    config_table: TableName = "webhook_config"
+    active_column: ColumnName = "active"
+    events_table: TableName = "webhook_events"
+    received_column: ColumnName = "received_at"
+    min_active: int = Field(
+        1, ge=0, description="fewer active hooks than this is degraded"
+    )
+
+
+class WebhooksProbe(DatabaseProbe):
+    kind = "webhooks"
+    Options = WebhooksOptions
+
+    def check(self, deadline: Deadline) -> ProbeResult:
+        options: WebhooksOptions = self.options
+        active = sa.column(options.active_column)
+        received = sa.column(options.received_column)
+        count_active = (
+            sa.select(sa.func.count())
+            .select_from(table(options.config_table, active))
+            .where(active == sa.true())
+        )
+        newest_event = sa.select(sa.func.max(received)).select_from(
+            table(options.events_table, received)
+        )
+
+        try:
+            with self.engine().connect() as connection:
+                hooks = int(connection.execute(count_active).scalar_one())
+                newest = connection.execute(newest_event).scalar_one()
+        except sa.exc.SQLAlchemyError as error:
+            return ProbeResult.down(
+                f"webhook tables unreadable: {describe_error(error)}"
+            )
+
+        values = {"active_hooks": hooks, "last_event_at": to_iso(as_utc(newest))}
+        if hooks < options.min_active:
+            return ProbeResult.degraded(f"{hooks} active webhooks", **values)
+        return ProbeResult.operational(**values)
+
+
+def as_utc(value: Any) -> datetime | None:
+    """A stored timestamp as an aware UTC instant; the contract says naive means UTC.
+
+    SQLite hands timestamps back as text, so text is parsed too.
+    """
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if not isinstance(value, datetime):
+        raise TypeError(f"expected a timestamp, got {type(value).__name__}")
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

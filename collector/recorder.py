@@ -1,0 +1,116 @@
+"""Record probe results: into Redis, into the log when a status changes, and in memory.
+
+The in-memory copy is what makes a Redis restart harmless: when Redis comes back
+(or turns out to have lost its keys) every latest result is written again, so the
+API never shows services as unknown just because Redis restarted.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from shared.config import Config
+from shared.model import SEVERITY, ProbeResult, Status, StoredResult, to_iso
+from shared.store import UNREACHABLE, StatusStore
+
+log = logging.getLogger(__name__)
+
+
+class Recorder:
+    def __init__(self, config: Config, store: StatusStore):
+        self.kinds = {service.name: service.kind for service in config.services}
+        self.store = store
+        self._latest: dict[str, StoredResult] = {}
+        self._lock = threading.Lock()
+        self._redis_ok = True
+
+    def prime(self) -> None:
+        """Start from what Redis holds, so a restart neither re-logs nor resets `since`."""
+        try:
+            stored = self.store.read_many(list(self.kinds))
+        except UNREACHABLE as error:
+            self.redis_failed(error)
+            return
+        with self._lock:
+            self._latest.update({name: item for name, item in stored.items() if item})
+
+    def record(self, service: str, result: ProbeResult) -> None:
+        with self._lock:
+            previous = self._latest.get(service)
+            unchanged = previous is not None and previous.result.status == result.status
+            since = previous.since if unchanged and previous else result.checked_at
+            stored = StoredResult(service, self.kinds.get(service, ""), result, since)
+            self._latest[service] = stored
+
+        if not unchanged:
+            self._log_change(service, previous, result)
+        try:
+            self.store.write(stored)
+            if not unchanged:
+                self.store.push_event(change_event(service, previous, result))
+        except UNREACHABLE as error:
+            self.redis_failed(error)
+            return
+        self.redis_succeeded()
+
+    def republish(self) -> None:
+        """Write every latest result again (Redis came back empty or after an outage)."""
+        with self._lock:
+            latest = list(self._latest.values())
+        if latest:
+            self.store.write_many(latest)
+            log.info("wrote %d latest results to Redis again", len(latest))
+
+    def redis_failed(self, error: Exception) -> None:
+        if self._redis_ok:
+            log.warning(
+                "redis unreachable (%s): results are kept in memory until it is back",
+                type(error).__name__,
+            )
+        self._redis_ok = False
+
+    def redis_succeeded(self) -> None:
+        if self._redis_ok:
+            return
+        self._redis_ok = True
+        log.info("redis reachable again")
+        try:
+            self.republish()
+        except UNREACHABLE as error:
+            self.redis_failed(error)
+
+    def latest(self) -> dict[str, StoredResult]:
+        with self._lock:
+            return dict(self._latest)
+
+    def _log_change(
+        self, service: str, previous: StoredResult | None, result: ProbeResult
+    ) -> None:
+        old = previous.result.status if previous else None
+        worse = old is None or SEVERITY[result.status] > SEVERITY[old]
+        level = (
+            logging.WARNING
+            if worse and result.status != Status.OPERATIONAL
+            else logging.INFO
+        )
+        log.log(
+            level,
+            "service=%s status %s -> %s%s",
+            service,
+            old.value if old else "(none)",
+            result.status.value,
+            f": {result.reason}" if result.reason else "",
+        )
+
+
+def change_event(
+    service: str, previous: StoredResult | None, result: ProbeResult
+) -> dict:
+    return {
+        "service": service,
+        "from": previous.result.status.value if previous else None,
+        "to": result.status.value,
+        "reason": result.reason,
+        "at": to_iso(result.checked_at),
+    }

@@ -1,0 +1,119 @@
+"""Run one service's probe under a hard timeout, whatever the probe does.
+
+Each run starts the probe in its own daemon thread and waits at most the service's
+timeout (plus a short grace for the probe's own clean-up). A probe that raises
+becomes `down`; one that hangs becomes `down` when the timeout passes, and its
+thread is left behind: Python cannot kill a thread. While that thread lives no
+new probe of the service starts, so a service never has two probes running and
+hung threads are bounded by the number of services.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import replace
+
+from collector.probes import Deadline, MissingSetting, Probe
+from shared.model import ProbeResult, utcnow
+from shared.redact import scrub
+
+log = logging.getLogger(__name__)
+
+# Time a probe gets past its timeout to finish on its own, e.g. to close a socket.
+GRACE_SECONDS = 0.5
+
+# How often a waiting run looks whether the collector is stopping.
+POLL_SECONDS = 0.1
+
+MAX_REASON = 300
+
+
+class ServiceRunner:
+    def __init__(
+        self,
+        probe: Probe,
+        record: Callable[[str, ProbeResult], None],
+        stopping: threading.Event,
+    ):
+        self.probe = probe
+        self.service = probe.service
+        self.record = record
+        self.stopping = stopping
+        self._thread: threading.Thread | None = None
+
+    def run_once(self) -> ProbeResult | None:
+        """Probe the service once and record the result; None when stopping."""
+        if self._thread is not None and self._thread.is_alive():
+            result = ProbeResult.down(
+                f"probe still hung from an earlier run (timeout {self.service.timeout:g}s)"
+            )
+        else:
+            result = self._run_with_timeout()
+            if result is None:
+                return None
+
+        result = clean(result).stamped(utcnow())
+        self.record(self.service.name, result)
+        return result
+
+    def _run_with_timeout(self) -> ProbeResult | None:
+        outcome: list[ProbeResult] = []
+        done = threading.Event()
+
+        def probe() -> None:
+            try:
+                outcome.append(self._check())
+            finally:
+                done.set()
+
+        self._thread = threading.Thread(
+            target=probe, name=f"probe-{self.service.name}", daemon=True
+        )
+        self._thread.start()
+        waited = self._wait(done, self.service.timeout + GRACE_SECONDS)
+        if not waited:
+            return None
+        if not outcome:
+            return ProbeResult.down(
+                f"no answer within {self.service.timeout:g}s (timed out)"
+            )
+        return outcome[0]
+
+    def _wait(self, done: threading.Event, seconds: float) -> bool:
+        """Wait for the probe; False when the collector stops meanwhile."""
+        deadline = Deadline(seconds)
+        while not done.wait(min(POLL_SECONDS, deadline.remaining())):
+            if self.stopping.is_set():
+                return False
+            if deadline.expired():
+                break
+        return True
+
+    def _check(self) -> ProbeResult:
+        try:
+            return self.probe.check(Deadline(self.service.timeout))
+        except MissingSetting as missing:
+            return ProbeResult.unknown(f"not configured: {missing}")
+        except Exception as error:  # noqa: BLE001 - a probe's bug must not stop the loop
+            log.debug("service=%s probe raised", self.service.name, exc_info=True)
+            return ProbeResult.down(f"probe failed: {type(error).__name__}: {error}")
+
+
+def clean(result: ProbeResult) -> ProbeResult:
+    """Scrub the reason and every text value, and shorten the reason.
+
+    All of it is stored, logged and served; a vendor that echoes a key back in an
+    error or a field must not get it into any of those.
+    """
+    values = {
+        name: scrub(value) if isinstance(value, str) else value
+        for name, value in result.values.items()
+    }
+    reason = result.reason
+    if reason is not None:
+        reason = scrub(" ".join(reason.split()))
+        if len(reason) > MAX_REASON:
+            reason = reason[: MAX_REASON - 1] + "…"
+    return replace(result, reason=reason, values=values)

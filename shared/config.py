@@ -1,0 +1,271 @@
+"""Configuration: which services to probe and how, read and validated once at start.
+
+The file is TOML, picked by `STATUSD_CONFIG`; without it `shared.defaults` builds the
+contract's nine services from the environment. Secrets never appear in the file,
+only the names of the environment variables that hold them (`api_key_env = ...`).
+
+Every problem is reported as `<file>: <key>: <problem>`, so a typo points at its
+line; the entry points turn `ConfigError` into that message and a non-zero exit.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+SERVICE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; the message names file, key and problem."""
+
+    def __init__(self, source: str, problems: list[tuple[str, str]]):
+        self.source = source
+        self.problems = problems
+        lines = [f"{source}: {key}: {problem}" for key, problem in problems]
+        super().__init__("\n".join(lines))
+
+
+class Strict(BaseModel):
+    """A configuration table: unknown keys are errors, so typos never pass silently."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CollectorSettings(Strict):
+    workers: int | None = Field(
+        None, ge=1, le=64, description="probes running at once; default one per service"
+    )
+    heartbeat_interval: float = Field(5.0, gt=0, le=60)
+    heartbeat_ttl: float = Field(30.0, gt=0, le=3600)
+    shutdown_grace: float = Field(3.0, ge=0, le=60)
+
+    @model_validator(mode="after")
+    def _ttl_outlives_interval(self) -> CollectorSettings:
+        if self.heartbeat_ttl <= self.heartbeat_interval:
+            raise ValueError("heartbeat_ttl must be longer than heartbeat_interval")
+        return self
+
+
+class ServiceSchedule(Strict):
+    """The keys every service has, whatever its kind."""
+
+    kind: str
+    interval: float = Field(60.0, ge=1, le=86400, description="seconds between probes")
+    timeout: float = Field(10.0, gt=0, le=600, description="hard limit of one probe")
+    stale_after: float | None = Field(
+        None, gt=0, description="seconds after which a result reads unknown"
+    )
+
+    @model_validator(mode="after")
+    def _timeout_fits_interval(self) -> ServiceSchedule:
+        if self.timeout > self.interval:
+            raise ValueError(
+                f"timeout ({self.timeout:g}s) must not exceed interval ({self.interval:g}s)"
+            )
+        return self
+
+
+@dataclass(frozen=True)
+class ServiceConfig:
+    name: str  # its key in the widget's document, e.g. "groqCloud"
+    kind: str
+    interval: float
+    timeout: float
+    stale_after: float
+    options: BaseModel | Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Config:
+    source: str  # the file it came from, or "<built-in default>"
+    services: tuple[ServiceConfig, ...]
+    collector: CollectorSettings
+
+    def service(self, name: str) -> ServiceConfig:
+        for service in self.services:
+            if service.name == name:
+                return service
+        raise KeyError(name)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Process settings from the environment (not from the file)."""
+
+    redis_url: str | None
+    api_key: str | None
+    port: int
+    log_level: str
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        environ = os.environ if environ is None else environ
+        port_text = environ.get("PORT", "5000")
+        if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+            raise ConfigError(
+                "environment", [("PORT", f"not a TCP port: {port_text!r}")]
+            )
+        return cls(
+            redis_url=environ.get("REDIS_URL") or None,
+            api_key=environ.get("STATUS_API_KEY") or None,
+            port=int(port_text),
+            log_level=environ.get("LOG_LEVEL", "INFO").upper(),
+        )
+
+
+OptionModels = Mapping[str, type[BaseModel]]
+
+
+def load(
+    path: str | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    option_models: OptionModels | None = None,
+) -> Config:
+    """Read the configuration from `path`, `$STATUSD_CONFIG` or the built-in default.
+
+    With `option_models` (kind -> options model) each service's options are
+    validated too, and an unknown kind is an error.
+    """
+    environ = os.environ if environ is None else environ
+    path = path or environ.get("STATUSD_CONFIG") or None
+    if path is None:
+        from shared.defaults import default_document
+
+        return parse(default_document(environ), "<built-in default>", option_models)
+    return parse(read_toml(path), path, option_models)
+
+
+def read_toml(path: str) -> dict[str, Any]:
+    try:
+        with open(path, "rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        raise ConfigError(path, [("(file)", "no such file")]) from None
+    except (PermissionError, IsADirectoryError) as error:
+        raise ConfigError(
+            path, [("(file)", f"cannot be read: {error.strerror}")]
+        ) from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(path, [("(syntax)", f"not valid TOML: {error}")]) from None
+
+
+def parse(
+    document: Mapping[str, Any], source: str, option_models: OptionModels | None = None
+) -> Config:
+    """Validate a parsed document; collect every problem before raising."""
+    problems: list[tuple[str, str]] = []
+    unknown = sorted(set(document) - {"collector", "services"})
+    problems += [
+        (key, "unknown table (expected: collector, services)") for key in unknown
+    ]
+
+    collector = _validate(
+        CollectorSettings, document.get("collector", {}), "collector", problems
+    )
+    services = _parse_services(document.get("services"), option_models, problems)
+    if problems:
+        raise ConfigError(source, problems)
+    assert collector is not None
+    return Config(source=source, services=tuple(services), collector=collector)
+
+
+def _parse_services(
+    table: Any, option_models: OptionModels | None, problems: list[tuple[str, str]]
+) -> list[ServiceConfig]:
+    if not isinstance(table, Mapping) or not table:
+        problems.append(
+            ("services", "at least one [services.<name>] table is required")
+        )
+        return []
+    services = []
+    for name, entry in table.items():
+        service = _parse_service(name, entry, option_models, problems)
+        if service is not None:
+            services.append(service)
+    return services
+
+
+def _parse_service(
+    name: str,
+    entry: Any,
+    option_models: OptionModels | None,
+    problems: list[tuple[str, str]],
+) -> ServiceConfig | None:
+    where = f"services.{name}"
+    if not SERVICE_NAME.match(name):
+        problems.append(
+            (where, "a service name is a letter then letters, digits, _ or -")
+        )
+        return None
+    if not isinstance(entry, Mapping):
+        problems.append((where, "must be a table"))
+        return None
+
+    common_keys = set(ServiceSchedule.model_fields)
+    common = {key: value for key, value in entry.items() if key in common_keys}
+    options = {key: value for key, value in entry.items() if key not in common_keys}
+    schedule = _validate(ServiceSchedule, common, where, problems)
+    if schedule is None:
+        return None
+
+    parsed_options: BaseModel | Mapping[str, Any] = options
+    if option_models is not None:
+        model = option_models.get(schedule.kind)
+        if model is None:
+            known = ", ".join(sorted(option_models))
+            problems.append(
+                (f"{where}.kind", f"unknown kind {schedule.kind!r} (known: {known})")
+            )
+            return None
+        parsed = _validate(model, options, where, problems)
+        if parsed is None:
+            return None
+        parsed_options = parsed
+
+    stale_after = schedule.stale_after or 3 * schedule.interval
+    return ServiceConfig(
+        name,
+        schedule.kind,
+        schedule.interval,
+        schedule.timeout,
+        stale_after,
+        parsed_options,
+    )
+
+
+def _validate(
+    model: type[ModelT], data: Any, where: str, problems: list[tuple[str, str]]
+) -> ModelT | None:
+    if not isinstance(data, Mapping):
+        problems.append((where, "must be a table"))
+        return None
+    try:
+        return model.model_validate(dict(data))
+    except ValidationError as error:
+        problems.extend(_describe(error, where))
+        return None
+
+
+def _describe(error: ValidationError, where: str) -> list[tuple[str, str]]:
+    described = []
+    for detail in error.errors():
+        location = ".".join(str(part) for part in (where, *detail["loc"]))
+        message = detail["msg"]
+        if detail["type"] == "extra_forbidden":
+            message = "unknown key (a typo?)"
+        elif detail["type"] == "missing":
+            message = "required key is missing"
+        else:
+            message = message.removeprefix("Value error, ")
+        described.append((location, message))
+    return described

@@ -1,0 +1,167 @@
+"""Measurements, the widget's fields, and how a value is shown to the widget.
+
+A probe stores measurements under stable snake_case names (`active_hooks`,
+`next_run_at`, ...). The API turns them into the widget's camelCase fields with the
+formats the contract prescribes ("142ms", "87%", "12,847", "2m ago", "15m").
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from shared.model import from_iso
+
+NOT_MEASURED = "N/A"
+
+# Sentinel for "the probe did not measure this", as opposed to a stored None.
+ABSENT: Any = object()
+
+
+def format_latency(value: Any, now: datetime) -> str:
+    if value is ABSENT or value is None:
+        return NOT_MEASURED
+    return f"{round(value)}ms"
+
+
+def format_share(value: Any, now: datetime) -> str:
+    if value is ABSENT or value is None:
+        return NOT_MEASURED
+    return f"{round(value)}%"
+
+
+def format_large_count(value: Any, now: datetime) -> str:
+    if value is ABSENT or value is None:
+        return NOT_MEASURED
+    return f"{int(value):,}"
+
+
+def format_small_count(value: Any, now: datetime) -> int | None:
+    if value is ABSENT or value is None:
+        return None
+    return int(value)
+
+
+def format_name(value: Any, now: datetime) -> str:
+    if value is ABSENT or value is None or value == "":
+        return NOT_MEASURED
+    return str(value)
+
+
+def format_time_since(value: Any, now: datetime) -> str:
+    """ "45s ago" from a stored instant; "Never" when measured and nothing happened."""
+    if value is ABSENT:
+        return NOT_MEASURED
+    if value is None:
+        return "Never"
+    instant = from_iso(value)
+    assert instant is not None
+    seconds = max(0, int((now - instant).total_seconds()))
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit} ago"
+    return f"{seconds}s ago"
+
+
+def format_time_until(value: Any, now: datetime) -> str:
+    """ "15m" until a stored instant, rounded up so that "0m" means due or overdue."""
+    if value is ABSENT:
+        return NOT_MEASURED
+    if value is None:
+        return "None"
+    instant = from_iso(value)
+    assert instant is not None
+    seconds = (instant - now).total_seconds()
+    return f"{max(0, math.ceil(seconds / 60))}m"
+
+
+Formatter = Callable[[Any, datetime], Any]
+
+
+@dataclass(frozen=True)
+class Measurement:
+    name: str  # as stored in a result's `values`
+    field: str  # as the widget reads it
+    format: Formatter
+    description: str
+
+
+MEASUREMENTS: dict[str, Measurement] = {
+    m.name: m
+    for m in (
+        Measurement("latency_ms", "latency", format_latency, "round trip, ms"),
+        Measurement(
+            "rate_limit_remaining_pct",
+            "rateLimitRemaining",
+            format_share,
+            "100 minus the highest usage percentage the vendor reports",
+        ),
+        Measurement(
+            "active_hooks", "activeHooks", format_small_count, "active webhooks"
+        ),
+        Measurement("last_event_at", "lastEvent", format_time_since, "newest event"),
+        Measurement(
+            "active_connections",
+            "activeConnections",
+            format_small_count,
+            "client sessions of the database",
+        ),
+        Measurement("model", "model", format_name, "model in use"),
+        Measurement("index", "index", format_name, "vector index name"),
+        Measurement("total_vectors", "totalVectors", format_large_count, "vectors"),
+        Measurement(
+            "jobs_queued", "jobsQueued", format_small_count, "jobs in the store"
+        ),
+        Measurement("next_run_at", "nextRun", format_time_until, "earliest next run"),
+        Measurement(
+            "last_triggered_at", "lastTriggered", format_time_since, "newest run"
+        ),
+        Measurement(
+            "success_rate_pct", "successRate", format_share, "successful runs, 24 h"
+        ),
+        Measurement(
+            "quota_used_pct", "quotaUsedToday", format_share, "daily quota used"
+        ),
+        Measurement("model_version", "modelVersion", format_name, "model version"),
+    )
+}
+
+# The widget's nine services and the fields each one shows, in the contract's order.
+CONTRACT_FIELDS: dict[str, tuple[str, ...]] = {
+    "instaGraphApi": ("latency_ms", "rate_limit_remaining_pct"),
+    "webhooksConfig": ("active_hooks", "last_event_at"),
+    "sqlDatabase": ("active_connections", "latency_ms"),
+    "groqCloud": ("model", "latency_ms"),
+    "pinecone": ("index", "total_vectors", "latency_ms"),
+    "scheduler": ("jobs_queued", "next_run_at"),
+    "automation": ("last_triggered_at", "success_rate_pct"),
+    "geminiApi": ("latency_ms", "quota_used_pct"),
+    "llumaAi": ("latency_ms", "model_version"),
+}
+
+
+def fields_of(service: str, measured: Mapping[str, Any]) -> tuple[str, ...]:
+    """Which measurements a service shows: the contract's, else latency and all known."""
+    if service in CONTRACT_FIELDS:
+        return CONTRACT_FIELDS[service]
+    extra = tuple(
+        name for name in measured if name in MEASUREMENTS and name != "latency_ms"
+    )
+    return ("latency_ms", *extra)
+
+
+def render_fields(
+    service: str, measured: Mapping[str, Any] | None, now: datetime
+) -> dict[str, Any]:
+    """The widget's fields of one service; `measured` None means nothing measured."""
+    measured = measured or {}
+    rendered: dict[str, Any] = {}
+    for name in fields_of(service, measured):
+        measurement = MEASUREMENTS[name]
+        rendered[measurement.field] = measurement.format(
+            measured.get(name, ABSENT), now
+        )
+    return rendered

@@ -1,0 +1,145 @@
+"""The status model: what a probe measured about one service, and how it is stored.
+
+A `ProbeResult` is written to Redis as JSON by the collector and read back by the
+API. Its JSON form is documented in the README ("Redis keys") and is a stable
+interface: ops read it with `redis-cli`, so fields are only ever added.
+
+Measured values are stored raw (instants as ISO 8601 UTC, counts as integers,
+shares as percentages); the API formats them for the widget at request time,
+because "2m ago" must be true when the answer is sent, not when the probe ran.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Any
+
+
+class Status(enum.StrEnum):
+    OPERATIONAL = "operational"
+    DEGRADED = "degraded"
+    DOWN = "down"
+    # Ours, not the widget's: not measured recently (never checked, checked too
+    # long ago, or not configured). A status is never guessed.
+    UNKNOWN = "unknown"
+
+
+# How bad each status is, so a probe can combine several findings into the worst.
+SEVERITY = {
+    Status.OPERATIONAL: 0,
+    Status.UNKNOWN: 1,
+    Status.DEGRADED: 2,
+    Status.DOWN: 3,
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def to_iso(instant: datetime | None) -> str | None:
+    """Format an instant as ISO 8601 UTC with its offset; naive means UTC."""
+    if instant is None:
+        return None
+    if instant.tzinfo is None:
+        instant = instant.replace(tzinfo=UTC)
+    return instant.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def from_iso(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    instant = datetime.fromisoformat(text)
+    return instant if instant.tzinfo else instant.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    """One probe's verdict on one service.
+
+    `values` holds measurements under the names listed in `shared.fields`
+    (`active_hooks`, `next_run_at`, ...). A name that is present with `None`
+    means "measured: there is none" (no event yet, no job scheduled); a name
+    that is absent means "not measured".
+    """
+
+    status: Status
+    reason: str | None = None
+    latency_ms: int | None = None
+    values: dict[str, Any] = field(default_factory=dict)
+    checked_at: datetime | None = None
+
+    @classmethod
+    def operational(cls, latency_ms: int | None = None, **values: Any) -> ProbeResult:
+        return cls(Status.OPERATIONAL, None, latency_ms, values)
+
+    @classmethod
+    def degraded(
+        cls, reason: str, latency_ms: int | None = None, **values: Any
+    ) -> ProbeResult:
+        return cls(Status.DEGRADED, reason, latency_ms, values)
+
+    @classmethod
+    def down(
+        cls, reason: str, latency_ms: int | None = None, **values: Any
+    ) -> ProbeResult:
+        return cls(Status.DOWN, reason, latency_ms, values)
+
+    @classmethod
+    def unknown(cls, reason: str) -> ProbeResult:
+        return cls(Status.UNKNOWN, reason)
+
+    def stamped(self, checked_at: datetime) -> ProbeResult:
+        return replace(self, checked_at=checked_at)
+
+    def with_reason(self, reason: str | None) -> ProbeResult:
+        return replace(self, reason=reason)
+
+
+@dataclass(frozen=True)
+class StoredResult:
+    """A result as it lives in Redis: the probe's verdict plus bookkeeping."""
+
+    service: str
+    kind: str
+    result: ProbeResult
+    # When the service entered its current status; survives collector restarts.
+    since: datetime | None = None
+
+    def to_json(self) -> str:
+        result = self.result
+        document = {
+            "service": self.service,
+            "kind": self.kind,
+            "status": result.status.value,
+            "reason": result.reason,
+            "latency_ms": result.latency_ms,
+            "checked_at": to_iso(result.checked_at),
+            "since": to_iso(self.since),
+            "values": result.values,
+        }
+        return json.dumps(document, separators=(",", ":"), default=str)
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> StoredResult:
+        """Parse a stored result; raise ValueError when it is not one."""
+        try:
+            document = json.loads(text)
+            result = ProbeResult(
+                status=Status(document["status"]),
+                reason=document.get("reason"),
+                latency_ms=document.get("latency_ms"),
+                values=dict(document.get("values") or {}),
+                checked_at=from_iso(document.get("checked_at")),
+            )
+            return cls(
+                service=document["service"],
+                kind=document.get("kind", ""),
+                result=result,
+                since=from_iso(document.get("since")),
+            )
+        except (KeyError, TypeError, AttributeError, json.JSONDecodeError) as error:
+            raise ValueError(f"not a stored probe result: {error}") from error

@@ -1,0 +1,128 @@
+"""The status store: the Redis side of statusd, shared by the collector and the API.
+
+The collector writes; the API only reads. Every key comes from `shared.keys`.
+Redis errors are not caught here: the collector and the API each decide what an
+unreachable Redis means for them.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+from shared import keys
+from shared.model import StoredResult, from_iso, to_iso, utcnow
+
+log = logging.getLogger(__name__)
+
+# The errors that mean "Redis is not there right now"; both sides recover from them.
+UNREACHABLE = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
+
+
+def connect(url: str, *, timeout: float = 2.0) -> redis.Redis:
+    """A client that fails fast: redis-py's default retries would stall for seconds."""
+    return redis.Redis.from_url(
+        url,
+        socket_timeout=timeout,
+        socket_connect_timeout=timeout,
+        retry=Retry(NoBackoff(), 1),
+        health_check_interval=15,
+        decode_responses=True,
+    )
+
+
+class StatusStore:
+    def __init__(self, client: redis.Redis):
+        self.client = client
+
+    def write(self, stored: StoredResult) -> None:
+        self.client.set(keys.service(stored.service), stored.to_json())
+
+    def write_many(self, results: Iterable[StoredResult]) -> None:
+        pipe = self.client.pipeline(transaction=False)
+        for stored in results:
+            pipe.set(keys.service(stored.service), stored.to_json())
+        pipe.execute()
+
+    def read(self, service: str) -> StoredResult | None:
+        return self.read_many([service])[service]
+
+    def read_many(self, services: list[str]) -> dict[str, StoredResult | None]:
+        """Latest results in one round trip; a missing or unreadable one is None."""
+        if not services:
+            return {}
+        texts = self.client.mget([keys.service(name) for name in services])
+        return {
+            name: self._parse(name, text)
+            for name, text in zip(services, texts, strict=True)
+        }
+
+    def beat(self, heartbeat: dict[str, Any], ttl: float) -> bool:
+        """Refresh the collector's heartbeat; True when it had expired or vanished.
+
+        A vanished heartbeat while the collector runs means Redis was restarted or
+        flushed, and with it every result: the caller then writes them again.
+        """
+        pipe = self.client.pipeline(transaction=False)
+        pipe.exists(keys.HEARTBEAT)
+        pipe.set(keys.HEARTBEAT, json.dumps(heartbeat), px=int(ttl * 1000))
+        existed, _ = pipe.execute()
+        return not existed
+
+    def heartbeat(self) -> dict[str, Any] | None:
+        text = self.client.get(keys.HEARTBEAT)
+        return _loads(text, keys.HEARTBEAT) if text else None
+
+    def forget_heartbeat(self) -> None:
+        self.client.delete(keys.HEARTBEAT)
+
+    def push_event(self, event: dict[str, Any]) -> None:
+        pipe = self.client.pipeline(transaction=False)
+        pipe.lpush(keys.EVENTS, json.dumps(event))
+        pipe.ltrim(keys.EVENTS, 0, keys.EVENTS_KEPT - 1)
+        pipe.execute()
+
+    def events(self, limit: int = 50) -> list[dict[str, Any]]:
+        texts = self.client.lrange(keys.EVENTS, 0, max(0, limit - 1))
+        return [event for text in texts if (event := _loads(text, keys.EVENTS))]
+
+    def backoff_until(self, service: str) -> tuple[datetime, str] | None:
+        """Until when, and why, a vendor asked not to be called; None when it did not."""
+        text = self.client.get(keys.backoff(service))
+        document = _loads(text, keys.backoff(service)) if text else None
+        if not document:
+            return None
+        until = from_iso(document.get("until"))
+        return (until, str(document.get("reason", ""))) if until else None
+
+    def back_off(self, service: str, until: datetime, reason: str) -> None:
+        """Remember a vendor's "not before"; the key expires by itself at that instant."""
+        document = {"until": to_iso(until), "reason": reason}
+        ttl_ms = max(1, int((until - utcnow()).total_seconds() * 1000))
+        self.client.set(keys.backoff(service), json.dumps(document), px=ttl_ms)
+
+    def _parse(self, service: str, text: str | None) -> StoredResult | None:
+        if text is None:
+            return None
+        try:
+            return StoredResult.from_json(text)
+        except ValueError as error:
+            log.warning(
+                "ignoring unreadable result key=%s: %s", keys.service(service), error
+            )
+            return None
+
+
+def _loads(text: str, key: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        log.warning("ignoring unreadable JSON key=%s", key)
+        return None

@@ -1,0 +1,209 @@
+"""`statusd`: the one command. It only wires the packages; they do the work.
+
+    statusd up        collector + API in one process, Redis embedded unless REDIS_URL
+    statusd collect   the collector daemon (Procfile: collector)
+    statusd serve     the API under gunicorn (Procfile: web)
+    statusd check     validate the configuration and list the services
+    statusd demo      everything, against local imitations of every service
+
+Exit codes: 0 done, 2 bad command line, 3 bad configuration, 4 cannot start
+(a port in use, say). Errors are one clear line on stderr, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import threading
+from collections.abc import Sequence
+
+from shared.config import Config, ConfigError, Settings
+
+log = logging.getLogger(__name__)
+
+EXIT_CONFIG = 3
+EXIT_START = 4
+
+
+class StartError(Exception):
+    """Something outside the configuration keeps a command from starting."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = make_parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = Settings.from_environ()
+        from statusd.logs import setup
+
+        setup(settings.log_level)
+        return int(args.run(args, settings) or 0)
+    except ConfigError as error:
+        print(f"statusd: configuration error\n{error}", file=sys.stderr)
+        return EXIT_CONFIG
+    except StartError as error:
+        print(f"statusd: cannot start: {error}", file=sys.stderr)
+        return EXIT_START
+    except KeyboardInterrupt:
+        return 130
+
+
+def make_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="statusd", description=__doc__.split("\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    up = commands.add_parser("up", help="collector and API in one process")
+    _common(up, host="127.0.0.1")
+    up.add_argument(
+        "--redis-port", type=int, default=0, help="embedded Redis port (0: any)"
+    )
+    up.set_defaults(run=run_up)
+
+    collect = commands.add_parser("collect", help="run the collector daemon")
+    collect.add_argument(
+        "--config", help="TOML file (default: $STATUSD_CONFIG or built-in)"
+    )
+    collect.set_defaults(run=run_collect)
+
+    serve = commands.add_parser("serve", help="serve the API with gunicorn")
+    _common(serve, host="0.0.0.0")
+    serve.add_argument(
+        "--workers", type=int, default=2, help="gunicorn worker processes"
+    )
+    serve.set_defaults(run=run_serve)
+
+    check = commands.add_parser("check", help="validate the configuration")
+    check.add_argument(
+        "--config", help="TOML file (default: $STATUSD_CONFIG or built-in)"
+    )
+    check.set_defaults(run=run_check)
+
+    demo = commands.add_parser("demo", help="a live demo against local imitations")
+    demo.add_argument("--host", default="127.0.0.1")
+    demo.add_argument("--port", type=int, default=None, help="API port (default $PORT)")
+    demo.add_argument("--speed", type=float, default=1.0, help="run the script faster")
+    demo.set_defaults(run=run_demo)
+    return parser
+
+
+def _common(command: argparse.ArgumentParser, host: str) -> None:
+    command.add_argument(
+        "--config", help="TOML file (default: $STATUSD_CONFIG or built-in)"
+    )
+    command.add_argument("--host", default=host, help=f"address to listen on ({host})")
+    command.add_argument(
+        "--port", type=int, default=None, help="port (default $PORT or 5000)"
+    )
+
+
+def run_check(args: argparse.Namespace, settings: Settings) -> int:
+    from statusd.wiring import load_config
+
+    config = load_config(args.config)
+    print(f"{config.source}: {len(config.services)} services, configuration is valid")
+    for service in config.services:
+        print(
+            f"  {service.name:<16} {service.kind:<11} every {service.interval:g}s, "
+            f"timeout {service.timeout:g}s, stale after {service.stale_after:g}s"
+        )
+    return 0
+
+
+def run_collect(args: argparse.Namespace, settings: Settings) -> int:
+    from statusd.signals import wait_for_stop_signal
+    from statusd.wiring import build_collector, environment, load_config
+
+    config = load_config(args.config)
+    redis_url = _require_redis(settings)
+    collector = build_collector(config, redis_url, environment())
+    collector.start()
+    try:
+        wait_for_stop_signal()
+    finally:
+        collector.stop()
+    return 0
+
+
+def run_serve(args: argparse.Namespace, settings: Settings) -> int:
+    from statusd.server import serve_with_gunicorn
+    from statusd.wiring import build_api, load_config
+
+    config = load_config(args.config)
+    app = build_api(config, _require_redis(settings), settings)
+    port = args.port or settings.port
+    serve_with_gunicorn(app, args.host, port, workers=args.workers)
+    return 0
+
+
+def run_up(args: argparse.Namespace, settings: Settings) -> int:
+    from statusd.embedded import EmbeddedRedis
+    from statusd.server import BackgroundServer
+    from statusd.signals import wait_for_stop_signal
+    from statusd.wiring import build_api, build_collector, environment, load_config
+
+    config = load_config(args.config)
+    embedded = None
+    redis_url = settings.redis_url
+    if redis_url is None:
+        embedded = _start_embedded_redis(EmbeddedRedis, args.redis_port)
+        redis_url = embedded.url
+
+    collector = build_collector(config, redis_url, environment())
+    server = None
+    try:
+        server = BackgroundServer(
+            build_api(config, redis_url, settings),
+            args.host,
+            args.port or settings.port,
+        ).start()
+        collector.start()
+        _announce(config, server.url, embedded)
+        wait_for_stop_signal(threading.Event())
+    finally:
+        collector.stop()
+        if server:
+            server.stop()
+        if embedded:
+            embedded.stop()
+    return 0
+
+
+def run_demo(args: argparse.Namespace, settings: Settings) -> int:
+    from statusd.demo import run_demo as demo
+
+    return demo(args, settings)
+
+
+def _require_redis(settings: Settings) -> str:
+    if settings.redis_url is None:
+        raise ConfigError(
+            "environment", [("REDIS_URL", "is not set (or run `statusd up`)")]
+        )
+    return settings.redis_url
+
+
+def _start_embedded_redis(factory: type, port: int):  # type: ignore[no-untyped-def]
+    try:
+        return factory(port=port).start()
+    except OSError as error:
+        raise StartError(
+            f"embedded Redis cannot listen on port {port}: {error.strerror}"
+        ) from None
+
+
+def _announce(config: Config, url: str, embedded: object | None) -> None:
+    lines = [
+        f"statusd is up: {url}/api/system-status ({len(config.services)} services)"
+    ]
+    if embedded is not None:
+        port = embedded.port
+        lines.append(
+            f"embedded Redis (in memory) on port {port}: redis-cli -p {port} keys 'statusd:*'"
+        )
+    lines.append("Ctrl-C stops it.")
+    print("\n".join(lines), flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

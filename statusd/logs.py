@@ -1,0 +1,25 @@
+"""Logging for the entry points: one stderr handler whose every line is scrubbed."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+from shared.redact import RedactingFormatter
+
+FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
+
+
+def setup(level: str = "INFO") -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(RedactingFormatter(FORMAT))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level if level in logging.getLevelNamesMapping() else "INFO")
+    # APScheduler logs every job run at INFO; we log status changes instead.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    # Werkzeug's request lines carry query strings; the formatter scrubs them, but
+    # one line per widget poll drowns the status changes.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    # urllib3 logs full URLs at DEBUG.
+    logging.getLogger("urllib3").setLevel(logging.INFO)

@@ -1,0 +1,73 @@
+"""Serving the API: gunicorn for production, a threaded server inside `statusd up`."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from flask import Flask
+from werkzeug.serving import BaseWSGIServer, make_server
+
+log = logging.getLogger(__name__)
+
+
+class BackgroundServer:
+    """The API on a threaded Werkzeug server, in a thread of this process.
+
+    Good for one process that also runs the collector (`statusd up`, the demo and
+    tests); production runs `statusd serve`, which is gunicorn.
+    """
+
+    def __init__(self, app: Flask, host: str, port: int):
+        from statusd.cli import StartError
+
+        try:
+            self.server: BaseWSGIServer = make_server(host, port, app, threaded=True)
+        except (OSError, SystemExit) as error:
+            # Werkzeug exits (SystemExit) when the port is taken.
+            raise StartError(
+                f"cannot listen on {host}:{port} (in use?): {error}"
+            ) from None
+        self.host = host
+        self.port = self.server.server_port
+        self._thread = threading.Thread(
+            target=self.server.serve_forever, name="api-server", daemon=True
+        )
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> BackgroundServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def serve_with_gunicorn(app: Flask, host: str, port: int, *, workers: int) -> None:
+    """Run gunicorn in this process with `app`, already built and validated."""
+    from gunicorn.app.base import BaseApplication
+
+    class Application(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            options: dict[str, Any] = {
+                "bind": f"{host}:{port}",
+                "workers": workers,
+                "worker_class": "gthread",
+                "threads": 4,
+                "graceful_timeout": 5,
+                # No access log by default: one line per widget poll hides what matters.
+                "accesslog": None,
+            }
+            for key, value in options.items():
+                self.cfg.set(key, value)
+
+        def load(self) -> Flask:
+            return app
+
+    log.info("serving the API with gunicorn on %s:%s", host, port)
+    Application().run()
