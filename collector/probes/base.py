@@ -98,9 +98,13 @@ def make_engine(url: str, timeout: float) -> sa.Engine:
     connect_args: dict[str, Any] = {}
     if engine_url.get_backend_name() == "postgresql":
         millis = int(timeout * 1000)
+        limits = f"-c statement_timeout={millis} -c lock_timeout={millis}"
         connect_args = {
             "connect_timeout": max(1, int(timeout)),
-            "options": f"-c statement_timeout={millis} -c lock_timeout={millis}",
+            # Appended to, not replacing, any `options` the URL already carries.
+            "options": " ".join(
+                filter(None, [engine_url.query.get("options"), limits])
+            ),
             "application_name": "statusd",
         }
     elif engine_url.get_backend_name() == "sqlite":
