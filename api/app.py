@@ -17,6 +17,7 @@ from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from api.document import build_document
+from api.pages import pages
 from shared.config import Config
 from shared.model import utcnow
 from shared.store import UNREACHABLE, StatusStore
@@ -38,6 +39,7 @@ def create_app(
     app = Flask(__name__)
     app.json.sort_keys = False  # type: ignore[attr-defined]  # keep the contract's order
     app.extensions["statusd"] = {"config": config, "store": store}
+    app.register_blueprint(pages)
 
     @app.get("/api/system-status")
     def system_status() -> Response:
@@ -63,9 +65,14 @@ def create_app(
         return _no_store(jsonify(body))
 
     @app.errorhandler(HTTPException)
-    def http_error(error: HTTPException) -> tuple[Response, int]:
+    def http_error(error: HTTPException) -> Response:
         response = jsonify({"error": error.name, "detail": error.description})
-        return response, error.code or 500
+        response.status_code = error.code or 500
+        # Keep the error's own headers: a 405 must say which methods are `Allow`ed.
+        for name, value in error.get_headers():
+            if name.lower() != "content-type":
+                response.headers[name] = value
+        return response
 
     @app.errorhandler(UNREACHABLE[0])
     @app.errorhandler(UNREACHABLE[1])

@@ -37,7 +37,9 @@ class ConfigError(Exception):
 class Strict(BaseModel):
     """A configuration table: unknown keys are errors, so typos never pass silently."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Strict: TOML has real types, so `interval = true` or `workers = "4"` is a
+    # mistake to report, not a value to coerce (lax mode reads true as 1 second).
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 class CollectorSettings(Strict):
@@ -70,6 +72,18 @@ class ServiceSchedule(Strict):
         if self.timeout > self.interval:
             raise ValueError(
                 f"timeout ({self.timeout:g}s) must not exceed interval ({self.interval:g}s)"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _stale_after_spans_a_cycle(self) -> ServiceSchedule:
+        # The next result may come interval + timeout after the last one; a shorter
+        # window would show a healthy service as unknown between every two probes.
+        cycle = self.interval + self.timeout
+        if self.stale_after is not None and self.stale_after <= cycle:
+            raise ValueError(
+                f"stale_after ({self.stale_after:g}s) must be longer than interval"
+                f" + timeout ({cycle:g}s)"
             )
         return self
 
@@ -151,10 +165,14 @@ def read_toml(path: str) -> dict[str, Any]:
             return tomllib.load(handle)
     except FileNotFoundError:
         raise ConfigError(path, [("(file)", "no such file")]) from None
-    except (PermissionError, IsADirectoryError) as error:
+    except OSError as error:
         raise ConfigError(
-            path, [("(file)", f"cannot be read: {error.strerror}")]
+            path, [("(file)", f"cannot be read: {error.strerror or error}")]
         ) from None
+    except UnicodeDecodeError as error:
+        # tomllib decodes before parsing, so a binary or Latin-1 file lands here.
+        problem = f"not UTF-8 text (byte {error.start})"
+        raise ConfigError(path, [("(file)", problem)]) from None
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(path, [("(syntax)", f"not valid TOML: {error}")]) from None
 

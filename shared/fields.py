@@ -7,6 +7,7 @@ formats the contract prescribes ("142ms", "87%", "12,847", "2m ago", "15m").
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -14,6 +15,8 @@ from datetime import datetime
 from typing import Any
 
 from shared.model import from_iso
+
+log = logging.getLogger(__name__)
 
 NOT_MEASURED = "N/A"
 
@@ -161,7 +164,22 @@ def render_fields(
     rendered: dict[str, Any] = {}
     for name in fields_of(service, measured):
         measurement = MEASUREMENTS[name]
-        rendered[measurement.field] = measurement.format(
-            measured.get(name, ABSENT), now
+        rendered[measurement.field] = _shown(
+            service, measurement, measured.get(name, ABSENT), now
         )
     return rendered
+
+
+def _shown(service: str, measurement: Measurement, value: Any, now: datetime) -> Any:
+    # A value of the wrong shape (an `extract` path that finds text where a count
+    # was meant, say) must cost one field, not the whole document of nine services.
+    try:
+        return measurement.format(value, now)
+    except (TypeError, ValueError, OverflowError):
+        log.warning(
+            "cannot show measurement service=%s name=%s value=%.80r",
+            service,
+            measurement.name,
+            value,
+        )
+        return measurement.format(ABSENT, now)

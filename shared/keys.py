@@ -10,8 +10,9 @@ PREFIX = "statusd"
 # vanishes by itself when the collector dies.
 HEARTBEAT = f"{PREFIX}:collector:heartbeat"
 
-# Status changes, newest first, capped (a list of JSON objects).
-EVENTS = f"{PREFIX}:events"
+# Status changes, newest first, capped (a list of JSON objects). The collector
+# writes them beside its heartbeat; like every key, it reads `statusd:<kind>:<id>`.
+EVENTS = f"{PREFIX}:collector:events"
 EVENTS_KEPT = 200
 
 

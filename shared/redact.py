@@ -13,6 +13,8 @@ import re
 import threading
 from collections.abc import Mapping
 
+from shared.keys import PREFIX
+
 MASK = "***"
 
 # Values shorter than this are not treated as secrets: masking "1" or "ab" everywhere
@@ -23,9 +25,14 @@ MIN_SECRET_LENGTH = 6
 _QUERY = re.compile(r"(/[^\s?#'\"<>]*)\?[^\s#'\"<>]+")
 _USERINFO = re.compile(r"(\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s:/@'\"<>]*):[^\s@/'\"<>]*@")
 # Credentials that travel in text even when we never read them ourselves.
+# A name may carry a prefix (`x-goog-api-key`, `refresh_token`, `db_password`), but
+# bare `key` may not, or "monkey: banana" would be masked. Our own Redis keys, which
+# log lines give as `key=statusd:...`, are no secret and stay readable.
 _INLINE = re.compile(
-    r"(?i)\b(authorization|api[-_]?key|x-goog-api-key|access_token|token|key)"
-    r"(['\"]?\s*[:=]\s*['\"]?)(bearer\s+)?[^\s'\",;&]+"
+    r"(?i)\b(authorization|[\w-]*api[-_]?key|[\w-]*token|[\w-]*secret"
+    r"|[\w-]*passw(?:or)?d|key)"
+    r"(['\"]?\s*[:=]\s*['\"]?)((?:bearer|basic|token)\s+)?"
+    rf"(?!{PREFIX}:)[^\s'\",;&]+"
 )
 
 _lock = threading.Lock()

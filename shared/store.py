@@ -72,13 +72,13 @@ class StatusStore:
         """
         pipe = self.client.pipeline(transaction=False)
         pipe.exists(keys.HEARTBEAT)
-        pipe.set(keys.HEARTBEAT, json.dumps(heartbeat), px=int(ttl * 1000))
+        pipe.set(keys.HEARTBEAT, json.dumps(heartbeat), px=max(1, int(ttl * 1000)))
         existed, _ = pipe.execute()
         return not existed
 
     def heartbeat(self) -> dict[str, Any] | None:
         text = self.client.get(keys.HEARTBEAT)
-        return _loads(text, keys.HEARTBEAT) if text else None
+        return _load_object(text, keys.HEARTBEAT) if text else None
 
     def forget_heartbeat(self) -> None:
         self.client.delete(keys.HEARTBEAT)
@@ -90,16 +90,23 @@ class StatusStore:
         pipe.execute()
 
     def events(self, limit: int = 50) -> list[dict[str, Any]]:
-        texts = self.client.lrange(keys.EVENTS, 0, max(0, limit - 1))
-        return [event for text in texts if (event := _loads(text, keys.EVENTS))]
+        if limit <= 0:
+            return []  # LRANGE 0 -1 would mean "all of them"
+        texts = self.client.lrange(keys.EVENTS, 0, limit - 1)
+        return [event for text in texts if (event := _load_object(text, keys.EVENTS))]
 
     def backoff_until(self, service: str) -> tuple[datetime, str] | None:
         """Until when, and why, a vendor asked not to be called; None when it did not."""
-        text = self.client.get(keys.backoff(service))
-        document = _loads(text, keys.backoff(service)) if text else None
+        key = keys.backoff(service)
+        text = self.client.get(key)
+        document = _load_object(text, key) if text else None
         if not document:
             return None
-        until = from_iso(document.get("until"))
+        try:
+            until = from_iso(document.get("until"))
+        except (TypeError, ValueError):
+            log.warning("ignoring unreadable back-off key=%s", key)
+            return None
         return (until, str(document.get("reason", ""))) if until else None
 
     def back_off(self, service: str, until: datetime, reason: str) -> None:
@@ -120,9 +127,13 @@ class StatusStore:
             return None
 
 
-def _loads(text: str, key: str) -> Any:
+def _load_object(text: str, key: str) -> dict[str, Any] | None:
+    """Parse a JSON object written by statusd; None, with a warning, for anything else."""
     try:
-        return json.loads(text)
+        document = json.loads(text)
     except json.JSONDecodeError:
+        document = None
+    if not isinstance(document, dict):
         log.warning("ignoring unreadable JSON key=%s", key)
         return None
+    return document
