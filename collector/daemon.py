@@ -117,9 +117,12 @@ class Collector:
         if self.stopping.is_set():
             return
         self.stopping.set()
-        self.scheduler.shutdown(wait=True)
-        with contextlib.suppress(UNREACHABLE):
-            self.store.forget_heartbeat()
+        # A command whose start failed part way still calls stop(); a scheduler that
+        # never ran must not raise over that error, nor remove another's heartbeat.
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=True)
+            with contextlib.suppress(UNREACHABLE):
+                self.store.forget_heartbeat()
         for runner in self.runners:
             runner.probe.close()
         self.context.close()

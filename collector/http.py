@@ -82,13 +82,19 @@ def fetch(
             allow_redirects=False,
         )
         with response:
-            body = _read_capped(response)
+            body = _read_capped(response, host)
     except requests.exceptions.Timeout:
         raise TransportError(f"{host} did not answer within {timeout:.1f}s") from None
     except requests.exceptions.SSLError:
         raise TransportError(f"TLS handshake with {host} failed") from None
     except requests.exceptions.ConnectionError as error:
-        raise TransportError(f"no connection to {host} ({_why(error)})") from None
+        why = _why(error)
+        if why == "timed out":
+            # requests reports a read timing out within the body as a ConnectionError.
+            raise TransportError(
+                f"{host} did not finish its answer within {timeout:.1f}s"
+            ) from None
+        raise TransportError(f"no connection to {host} ({why})") from None
     except requests.exceptions.RequestException as error:
         raise TransportError(
             f"request to {host} failed ({type(error).__name__})"
@@ -98,14 +104,15 @@ def fetch(
     return Answer(response.status_code, response.headers, body, latency)
 
 
-def _read_capped(response: requests.Response) -> bytes:
+def _read_capped(response: requests.Response, host: str) -> bytes:
     chunks = []
     size = 0
     for chunk in response.iter_content(chunk_size=65536):
         chunks.append(chunk)
         size += len(chunk)
         if size > MAX_BODY_BYTES:
-            raise requests.exceptions.ContentDecodingError("answer larger than 1 MiB")
+            # Not a RequestException, so it passes the handlers in `fetch` unchanged.
+            raise TransportError(f"{host} sent an answer larger than 1 MiB")
     return b"".join(chunks)
 
 

@@ -63,17 +63,20 @@ class Recorder:
             log.info("wrote %d latest results to Redis again", len(latest))
 
     def redis_failed(self, error: Exception) -> None:
-        if self._redis_ok:
+        # Under the lock: runs of several services fail at once, and only one may warn.
+        with self._lock:
+            first, self._redis_ok = self._redis_ok, False
+        if first:
             log.warning(
                 "redis unreachable (%s): results are kept in memory until it is back",
                 type(error).__name__,
             )
-        self._redis_ok = False
 
     def redis_succeeded(self) -> None:
-        if self._redis_ok:
+        with self._lock:
+            back, self._redis_ok = not self._redis_ok, True
+        if not back:
             return
-        self._redis_ok = True
         log.info("redis reachable again")
         try:
             self.republish()

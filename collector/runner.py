@@ -45,6 +45,9 @@ class ServiceRunner:
 
     def run_once(self) -> ProbeResult | None:
         """Probe the service once and record the result; None when stopping."""
+        if self.stopping.is_set():
+            # A run queued just before stop() must not start a probe nobody waits for.
+            return None
         if self._thread is not None and self._thread.is_alive():
             result = ProbeResult.down(
                 f"probe still hung from an earlier run (timeout {self.service.timeout:g}s)"

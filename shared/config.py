@@ -48,7 +48,6 @@ class CollectorSettings(Strict):
     )
     heartbeat_interval: float = Field(5.0, gt=0, le=60)
     heartbeat_ttl: float = Field(30.0, gt=0, le=3600)
-    shutdown_grace: float = Field(3.0, ge=0, le=60)
 
     @model_validator(mode="after")
     def _ttl_outlives_interval(self) -> CollectorSettings:
@@ -69,9 +68,11 @@ class ServiceSchedule(Strict):
 
     @model_validator(mode="after")
     def _timeout_fits_interval(self) -> ServiceSchedule:
-        if self.timeout > self.interval:
+        # Strictly shorter: a probe that uses its whole timeout must end before the
+        # next run is due, or the scheduler would skip that run.
+        if self.timeout >= self.interval:
             raise ValueError(
-                f"timeout ({self.timeout:g}s) must not exceed interval ({self.interval:g}s)"
+                f"timeout ({self.timeout:g}s) must be shorter than interval ({self.interval:g}s)"
             )
         return self
 

@@ -189,7 +189,7 @@ def test_it_says_when_a_kind_is_missing(tmp_path: Path) -> None:
         ('interval = "often"', "services.db.interval", "valid number"),
         ("interval = true", "services.db.interval", "valid number"),
         ("degraded_ms = 2.5", "services.db.degraded_ms", "valid integer"),
-        ("interval = 10\ntimeout = 20", "services.db", "must not exceed interval"),
+        ("interval = 10\ntimeout = 10", "services.db", "must be shorter than interval"),
         ("interval = 60\nstale_after = 30", "services.db", "stale_after (30s)"),
     ],
 )

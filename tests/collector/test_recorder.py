@@ -1,0 +1,252 @@
+"""The recorder: results into Redis, one log line per status change, memory for outages."""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from collector.recorder import Recorder
+from shared.config import CollectorSettings, Config, ServiceConfig
+from shared.model import ProbeResult, Status
+from shared.store import StatusStore, connect
+from statusd.embedded import EmbeddedRedis
+
+SERVICES = ("groqCloud", "pinecone", "scheduler")
+
+START = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
+
+
+def make_config() -> Config:
+    services = tuple(
+        ServiceConfig(name, "http", 60.0, 10.0, 180.0, {}) for name in SERVICES
+    )
+    return Config("test.toml", services, CollectorSettings())
+
+
+def at(minutes: float, result: ProbeResult) -> ProbeResult:
+    return result.stamped(START + timedelta(minutes=minutes))
+
+
+def recorder_lines(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
+    return [line for line in caplog.records if line.name == "collector.recorder"]
+
+
+@pytest.fixture
+def caplog_info(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
+    caplog.set_level(logging.INFO, logger="collector.recorder")
+    return caplog
+
+
+def test_it_logs_and_pushes_an_event_for_a_first_result(
+    fake_store: StatusStore, caplog_info: pytest.LogCaptureFixture
+):
+    recorder = Recorder(make_config(), fake_store)
+
+    recorder.record("groqCloud", at(0, ProbeResult.down("HTTP 503 (expected 200)")))
+
+    [line] = recorder_lines(caplog_info)
+    assert line.getMessage() == (
+        "service=groqCloud status (none) -> down: HTTP 503 (expected 200)"
+    )
+    assert line.levelno == logging.WARNING
+    [event] = fake_store.events()
+    assert event["service"] == "groqCloud"
+    assert (event["from"], event["to"]) == (None, "down")
+    stored = fake_store.read("groqCloud")
+    assert stored is not None
+    assert stored.kind == "http"
+    assert stored.since == START
+
+
+def test_it_logs_nothing_for_a_repeated_status_and_keeps_since(
+    fake_store: StatusStore, caplog_info: pytest.LogCaptureFixture
+):
+    recorder = Recorder(make_config(), fake_store)
+    recorder.record("pinecone", at(0, ProbeResult.operational(40)))
+    caplog_info.clear()
+
+    recorder.record("pinecone", at(1, ProbeResult.operational(55)))
+    recorder.record("pinecone", at(2, ProbeResult.operational(61)))
+
+    assert recorder_lines(caplog_info) == []
+    assert len(fake_store.events()) == 1
+    stored = fake_store.read("pinecone")
+    assert stored is not None
+    assert stored.since == START
+    assert stored.result.checked_at == START + timedelta(minutes=2)
+    assert stored.result.latency_ms == 61
+
+
+def test_it_logs_a_change_from_old_to_new_status_with_its_reason(
+    fake_store: StatusStore, caplog_info: pytest.LogCaptureFixture
+):
+    recorder = Recorder(make_config(), fake_store)
+    recorder.record("scheduler", at(0, ProbeResult.operational()))
+    caplog_info.clear()
+
+    recorder.record("scheduler", at(5, ProbeResult.degraded("job overdue by 7m")))
+
+    [line] = recorder_lines(caplog_info)
+    assert line.getMessage() == (
+        "service=scheduler status operational -> degraded: job overdue by 7m"
+    )
+    assert line.levelno == logging.WARNING
+    newest = fake_store.events()[0]
+    assert (newest["from"], newest["to"]) == ("operational", "degraded")
+    assert newest["reason"] == "job overdue by 7m"
+    stored = fake_store.read("scheduler")
+    assert stored is not None
+    assert stored.since == START + timedelta(minutes=5)
+
+
+def test_it_logs_a_recovery_at_info(
+    fake_store: StatusStore, caplog_info: pytest.LogCaptureFixture
+):
+    recorder = Recorder(make_config(), fake_store)
+    recorder.record("scheduler", at(0, ProbeResult.down("timed out")))
+    caplog_info.clear()
+
+    recorder.record("scheduler", at(1, ProbeResult.operational()))
+
+    [line] = recorder_lines(caplog_info)
+    assert line.getMessage() == "service=scheduler status down -> operational"
+    assert line.levelno == logging.INFO
+
+
+def test_it_neither_relogs_nor_resets_since_after_a_restart(
+    fake_store: StatusStore, caplog_info: pytest.LogCaptureFixture
+):
+    Recorder(make_config(), fake_store).record(
+        "groqCloud", at(0, ProbeResult.degraded("slow: 1500ms, above 1000ms"))
+    )
+    caplog_info.clear()
+    restarted = Recorder(make_config(), fake_store)
+
+    restarted.prime()
+    restarted.record("groqCloud", at(30, ProbeResult.degraded("slow: 1300ms")))
+
+    assert recorder_lines(caplog_info) == []
+    assert len(fake_store.events()) == 1
+    stored = fake_store.read("groqCloud")
+    assert stored is not None
+    assert stored.since == START
+
+
+def test_it_logs_a_change_against_the_status_found_in_redis(
+    fake_store: StatusStore, caplog_info: pytest.LogCaptureFixture
+):
+    Recorder(make_config(), fake_store).record(
+        "pinecone", at(0, ProbeResult.operational())
+    )
+    caplog_info.clear()
+    restarted = Recorder(make_config(), fake_store)
+    restarted.prime()
+
+    restarted.record("pinecone", at(3, ProbeResult.down("HTTP 500 (expected 200)")))
+
+    [line] = recorder_lines(caplog_info)
+    assert "status operational -> down" in line.getMessage()
+
+
+def test_it_keeps_recording_with_one_warning_while_redis_is_unreachable(
+    caplog_info: pytest.LogCaptureFixture,
+):
+    store = StatusStore(connect("redis://127.0.0.1:1", timeout=0.2))
+    recorder = Recorder(make_config(), store)
+
+    recorder.prime()
+    for minute in range(4):
+        for service in SERVICES:
+            status = ProbeResult.operational() if minute % 2 else ProbeResult.down("x")
+            recorder.record(service, at(minute, status))
+
+    unreachable = [
+        line
+        for line in recorder_lines(caplog_info)
+        if "redis unreachable" in line.getMessage()
+    ]
+    assert len(unreachable) == 1
+    assert unreachable[0].levelno == logging.WARNING
+    latest = recorder.latest()
+    assert sorted(latest) == sorted(SERVICES)
+    assert {stored.result.status for stored in latest.values()} == {Status.OPERATIONAL}
+
+
+def test_it_warns_once_when_many_runs_find_redis_unreachable_at_once(
+    caplog_info: pytest.LogCaptureFixture,
+):
+    store = StatusStore(connect("redis://127.0.0.1:1", timeout=0.2))
+    recorder = Recorder(make_config(), store)
+    ready = threading.Barrier(len(SERVICES) * 3)
+
+    def record(service: str) -> None:
+        ready.wait()
+        recorder.record(service, at(0, ProbeResult.operational()))
+
+    threads = [
+        threading.Thread(target=record, args=(service,)) for service in SERVICES * 3
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+
+    unreachable = [
+        line
+        for line in recorder_lines(caplog_info)
+        if "redis unreachable" in line.getMessage()
+    ]
+    assert len(unreachable) == 1
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def redis_on_fixed_port() -> Iterator[list[EmbeddedRedis]]:
+    """Embedded Redis servers a test starts on one port; all stopped afterwards."""
+    servers: list[EmbeddedRedis] = []
+    yield servers
+    for server in servers:
+        server.stop()
+
+
+def test_it_writes_everything_again_when_redis_comes_back(
+    redis_on_fixed_port: list[EmbeddedRedis], caplog_info: pytest.LogCaptureFixture
+):
+    port = free_port()
+    first = EmbeddedRedis(port=port).start()
+    redis_on_fixed_port.append(first)
+    store = StatusStore(connect(first.url, timeout=0.5))
+    recorder = Recorder(make_config(), store)
+    recorder.record("groqCloud", at(0, ProbeResult.operational(80)))
+    recorder.record("pinecone", at(0, ProbeResult.degraded("index not ready")))
+
+    first.stop()
+    recorder.record("scheduler", at(1, ProbeResult.down("jobs overdue")))
+    recorder.record("groqCloud", at(1, ProbeResult.operational(90)))
+    second = EmbeddedRedis(port=port).start()
+    redis_on_fixed_port.append(second)
+    assert store.read_many(list(SERVICES)) == dict.fromkeys(SERVICES)
+    recorder.record("pinecone", at(2, ProbeResult.degraded("index not ready")))
+
+    stored = store.read_many(list(SERVICES))
+    assert {name: item.result.status for name, item in stored.items() if item} == {
+        "groqCloud": Status.OPERATIONAL,
+        "pinecone": Status.DEGRADED,
+        "scheduler": Status.DOWN,
+    }
+    assert stored["groqCloud"] is not None
+    assert stored["groqCloud"].result.latency_ms == 90
+    assert stored["pinecone"] is not None
+    assert stored["pinecone"].since == START
+    messages = [line.getMessage() for line in recorder_lines(caplog_info)]
+    assert "redis reachable again" in messages
