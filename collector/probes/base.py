@@ -51,14 +51,16 @@ class MissingSetting(Exception):
 class ProbeContext:
     """What probes share: the environment and connections that are costly to open.
 
-    Engines and clients are made once per URL and reused by every probe run, so a
-    probe measures the service, not our connection set-up.
+    Engines and clients are made once per URL and timeout, and reused by every probe
+    run, so a probe measures the service, not our connection set-up. The timeout is
+    part of the key because it is built into the connection (statement_timeout, socket
+    timeouts): services sharing a URL must not share the first one's limits.
     """
 
     environ: Mapping[str, str]
     store: StatusStore | None = None
-    _engines: dict[str, sa.Engine] = field(default_factory=dict)
-    _redis: dict[str, redis.Redis] = field(default_factory=dict)
+    _engines: dict[tuple[str, float], sa.Engine] = field(default_factory=dict)
+    _redis: dict[tuple[str, float], redis.Redis] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def secret(self, variable: str) -> str:
@@ -69,18 +71,19 @@ class ProbeContext:
         return value
 
     def engine(self, url_variable: str, timeout: float) -> sa.Engine:
+        """Return the engine of the URL in `url_variable`; ArgumentError if unusable."""
         url = self.secret(url_variable)
         with self._lock:
-            if url not in self._engines:
-                self._engines[url] = make_engine(url, timeout)
-            return self._engines[url]
+            if (url, timeout) not in self._engines:
+                self._engines[url, timeout] = _engine_for(url_variable, url, timeout)
+            return self._engines[url, timeout]
 
     def redis_client(self, url_variable: str, timeout: float) -> redis.Redis:
         url = self.secret(url_variable)
         with self._lock:
-            if url not in self._redis:
-                self._redis[url] = connect(url, timeout=timeout)
-            return self._redis[url]
+            if (url, timeout) not in self._redis:
+                self._redis[url, timeout] = connect(url, timeout=timeout)
+            return self._redis[url, timeout]
 
     def close(self) -> None:
         with self._lock:
@@ -92,9 +95,31 @@ class ProbeContext:
             self._redis.clear()
 
 
+def _engine_for(url_variable: str, url: str, timeout: float) -> sa.Engine:
+    try:
+        return make_engine(url, timeout)
+    except (sa.exc.ArgumentError, ValueError, ImportError) as error:
+        # A bad port, an unknown scheme or a driver not installed: a SQLAlchemyError
+        # the probes report as `down`, naming the variable but never the URL.
+        raise sa.exc.ArgumentError(
+            f"{url_variable} is not a usable database URL ({error})"
+        ) from None
+
+
+# Host apps hand out bare `postgresql://` URLs, or Heroku's `postgres://`. SQLAlchemy
+# 2.1 reads the first as psycopg 3 and rejects the second; the driver we install is
+# psycopg2, so both are pinned to it.
+PINNED_DRIVERS = {
+    "postgres": "postgresql+psycopg2",
+    "postgresql": "postgresql+psycopg2",
+}
+
+
 def make_engine(url: str, timeout: float) -> sa.Engine:
     """An engine whose connect and statements give up within the probe's timeout."""
     engine_url = sa.make_url(url)
+    if engine_url.drivername in PINNED_DRIVERS:
+        engine_url = engine_url.set(drivername=PINNED_DRIVERS[engine_url.drivername])
     connect_args: dict[str, Any] = {}
     if engine_url.get_backend_name() == "postgresql":
         millis = int(timeout * 1000)
@@ -106,6 +131,16 @@ def make_engine(url: str, timeout: float) -> sa.Engine:
                 filter(None, [engine_url.query.get("options"), limits])
             ),
             "application_name": "statusd",
+            # A database host that vanished without a reset (crash, partition) would
+            # leave a probe waiting on its socket for hours, the service reading
+            # "still hung" long after a failover; with these the kernel gives up in
+            # seconds. A server alive but stuck still holds the probe: the runner's
+            # hard timeout is what covers that.
+            "keepalives": 1,
+            "keepalives_idle": max(1, int(timeout)),
+            "keepalives_interval": 1,
+            "keepalives_count": 3,
+            "tcp_user_timeout": millis,
         }
     elif engine_url.get_backend_name() == "sqlite":
         connect_args = {"timeout": timeout, "check_same_thread": False}

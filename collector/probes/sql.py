@@ -40,9 +40,8 @@ class SqlProbe(DatabaseProbe):
     Options = SqlOptions
 
     def check(self, deadline: Deadline) -> ProbeResult:
-        engine = self.engine()
         try:
-            with engine.connect() as connection:
+            with self.engine().connect() as connection:
                 started = time.perf_counter()
                 connection.execute(sa.text("SELECT 1")).scalar_one()
                 latency = elapsed_ms(started)
