@@ -6,7 +6,12 @@ from pydantic import BaseModel
 
 from collector.probes.automation import AutomationProbe
 from collector.probes.base import Deadline, MissingSetting, Probe, ProbeContext
+from collector.probes.gemini import GeminiProbe
+from collector.probes.groq import GroqProbe
 from collector.probes.http import HttpProbe
+from collector.probes.instagram import InstagramProbe
+from collector.probes.json_api import JsonApiProbe
+from collector.probes.pinecone import PineconeProbe
 from collector.probes.scheduler import SchedulerProbe
 from collector.probes.sql import SqlProbe
 from collector.probes.webhooks import WebhooksProbe
@@ -14,7 +19,18 @@ from shared.config import ServiceConfig
 
 KINDS: dict[str, type[Probe]] = {
     probe.kind: probe
-    for probe in (HttpProbe, SqlProbe, WebhooksProbe, AutomationProbe, SchedulerProbe)
+    for probe in (
+        HttpProbe,
+        SqlProbe,
+        WebhooksProbe,
+        AutomationProbe,
+        SchedulerProbe,
+        InstagramProbe,
+        GroqProbe,
+        GeminiProbe,
+        PineconeProbe,
+        JsonApiProbe,
+    )
 }
 
 
