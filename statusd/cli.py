@@ -131,7 +131,7 @@ def run_serve(args: argparse.Namespace, settings: Settings) -> int:
 
     config = load_config(args.config)
     app = build_api(config, _require_redis(settings), settings)
-    port = args.port or settings.port
+    port = _port(args, settings)
     serve_with_gunicorn(app, args.host, port, workers=args.workers)
     return 0
 
@@ -155,7 +155,7 @@ def run_up(args: argparse.Namespace, settings: Settings) -> int:
         server = BackgroundServer(
             build_api(config, redis_url, settings),
             args.host,
-            args.port or settings.port,
+            _port(args, settings),
         ).start()
         collector.start()
         _announce(config, server.url, embedded)
@@ -173,6 +173,11 @@ def run_demo(args: argparse.Namespace, settings: Settings) -> int:
     from statusd.demo import run_demo as demo
 
     return demo(args, settings)
+
+
+def _port(args: argparse.Namespace, settings: Settings) -> int:
+    """--port wins over $PORT; 0 asks the system for any free port."""
+    return args.port if args.port is not None else settings.port
 
 
 def _require_redis(settings: Settings) -> str:
