@@ -17,6 +17,7 @@ from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from api.document import build_document
+from api.metrics import metrics, metrics_registry
 from api.pages import pages
 from shared.config import Config
 from shared.model import utcnow
@@ -38,14 +39,23 @@ def create_app(
     """Build the app. With `api_key`, the status needs it in the `X-API-Key` header."""
     app = Flask(__name__)
     app.json.sort_keys = False  # type: ignore[attr-defined]  # keep the contract's order
-    app.extensions["statusd"] = {"config": config, "store": store}
+    app.extensions["statusd"] = {
+        "config": config,
+        "store": store,
+        "metrics": metrics_registry(config, store, clock),
+    }
     app.register_blueprint(pages)
+    app.register_blueprint(metrics)
+
+    @app.before_request
+    def require_key() -> Response | None:
+        """Data needs the key; the page, its assets and /healthz hold none."""
+        if request.path.startswith("/api/") or request.path == "/metrics":
+            return _check_key(api_key)
+        return None
 
     @app.get("/api/system-status")
     def system_status() -> Response:
-        refusal = _check_key(api_key)
-        if refusal is not None:
-            return refusal
         names = [service.name for service in config.services]
         stored = store.read_many(names)
         return _no_store(jsonify(build_document(config, stored, clock())))

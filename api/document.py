@@ -32,14 +32,32 @@ def service_entry(
         return _entry(service, Status.UNKNOWN, None, None, "never checked", now)
 
     result = stored.result
-    checked_at = result.checked_at
-    age = (now - checked_at).total_seconds() if checked_at else None
+    age = result_age(stored, now)
     if age is None or age > service.stale_after:
         reason = f"stale: last checked {_ago(age)} (the collector may be stopped)"
-        return _entry(service, Status.UNKNOWN, None, checked_at, reason, now)
+        return _entry(service, Status.UNKNOWN, None, result.checked_at, reason, now)
 
     measured = {"latency_ms": result.latency_ms, **result.values}
-    return _entry(service, result.status, measured, checked_at, result.reason, now)
+    return _entry(
+        service, result.status, measured, result.checked_at, result.reason, now
+    )
+
+
+def current_status(
+    service: ServiceConfig, stored: StoredResult | None, now: datetime
+) -> Status:
+    """The status the API shows: the stored one, unless missing or stale."""
+    age = result_age(stored, now)
+    if stored is None or age is None or age > service.stale_after:
+        return Status.UNKNOWN
+    return stored.result.status
+
+
+def result_age(stored: StoredResult | None, now: datetime) -> float | None:
+    """Seconds since the result was measured; None when there is no instant."""
+    if stored is None or stored.result.checked_at is None:
+        return None
+    return (now - stored.result.checked_at).total_seconds()
 
 
 def _entry(
