@@ -7,12 +7,16 @@ environment. A bad configuration ends the process with its message, not a traceb
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 from shared.config import ConfigError, Settings
 from statusd.wiring import build_api, load_config
 
+if TYPE_CHECKING:
+    from flask import Flask
 
-def _build():  # type: ignore[no-untyped-def]
+
+def _build() -> Flask:
     try:
         settings = Settings.from_environ()
         config = load_config()

@@ -121,7 +121,7 @@ class Collector:
         # never ran must not raise over that error, nor remove another's heartbeat.
         if self.scheduler.running:
             self.scheduler.shutdown(wait=True)
-            with contextlib.suppress(UNREACHABLE):
+            with contextlib.suppress(*UNREACHABLE):
                 self.store.forget_heartbeat()
         for runner in self.runners:
             runner.probe.close()

@@ -48,6 +48,7 @@ class ServiceRunner:
         if self.stopping.is_set():
             # A run queued just before stop() must not start a probe nobody waits for.
             return None
+        result: ProbeResult | None
         if self._thread is not None and self._thread.is_alive():
             result = ProbeResult.down(
                 f"probe still hung from an earlier run (timeout {self.service.timeout:g}s)"

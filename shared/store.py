@@ -11,7 +11,7 @@ import json
 import logging
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import redis
 from redis.backoff import NoBackoff
@@ -58,7 +58,11 @@ class StatusStore:
         """Latest results in one round trip; a missing or unreadable one is None."""
         if not services:
             return {}
-        texts = self.client.mget([keys.service(name) for name in services])
+        # Text, not bytes: the client decodes responses (see connect()).
+        texts = cast(
+            list[str | None],
+            self.client.mget([keys.service(name) for name in services]),
+        )
         return {
             name: self._parse(name, text)
             for name, text in zip(services, texts, strict=True)
@@ -77,7 +81,8 @@ class StatusStore:
         return not existed
 
     def heartbeat(self) -> dict[str, Any] | None:
-        text = self.client.get(keys.HEARTBEAT)
+        # Text, not bytes: the client decodes responses (see connect()).
+        text = cast(str | None, self.client.get(keys.HEARTBEAT))
         return _load_object(text, keys.HEARTBEAT) if text else None
 
     def forget_heartbeat(self) -> None:
@@ -92,13 +97,15 @@ class StatusStore:
     def events(self, limit: int = 50) -> list[dict[str, Any]]:
         if limit <= 0:
             return []  # LRANGE 0 -1 would mean "all of them"
-        texts = self.client.lrange(keys.EVENTS, 0, limit - 1)
+        # Text, not bytes: the client decodes responses (see connect()).
+        texts = cast(list[str], self.client.lrange(keys.EVENTS, 0, limit - 1))
         return [event for text in texts if (event := _load_object(text, keys.EVENTS))]
 
     def backoff_until(self, service: str) -> tuple[datetime, str] | None:
         """Until when, and why, a vendor asked not to be called; None when it did not."""
         key = keys.backoff(service)
-        text = self.client.get(key)
+        # Text, not bytes: the client decodes responses (see connect()).
+        text = cast(str | None, self.client.get(key))
         document = _load_object(text, key) if text else None
         if not document:
             return None

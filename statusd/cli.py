@@ -17,8 +17,13 @@ import logging
 import sys
 import threading
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from shared.config import Config, ConfigError, Settings
+
+if TYPE_CHECKING:
+    # For annotations only: run_up imports it itself, so other commands skip fakeredis.
+    from statusd.embedded import EmbeddedRedis
 
 log = logging.getLogger(__name__)
 
@@ -188,7 +193,7 @@ def _require_redis(settings: Settings) -> str:
     return settings.redis_url
 
 
-def _start_embedded_redis(factory: type, port: int):  # type: ignore[no-untyped-def]
+def _start_embedded_redis(factory: type, port: int) -> EmbeddedRedis:
     try:
         return factory(port=port).start()
     except OSError as error:
@@ -197,7 +202,7 @@ def _start_embedded_redis(factory: type, port: int):  # type: ignore[no-untyped-
         ) from None
 
 
-def _announce(config: Config, url: str, embedded: object | None) -> None:
+def _announce(config: Config, url: str, embedded: EmbeddedRedis | None) -> None:
     lines = [
         f"statusd is up: {url}/api/system-status ({len(config.services)} services)"
     ]

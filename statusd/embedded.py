@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from typing import cast
 
 from fakeredis import TcpFakeServer
 
@@ -21,7 +22,8 @@ class EmbeddedRedis:
         # Connection threads must not keep the process alive after Ctrl-C.
         self.server.daemon_threads = True
         self.server.block_on_close = False
-        self.host, self.port = self.server.server_address[:2]
+        # A TCP/IP server's address: the host is text, never bytes.
+        self.host, self.port = cast(tuple[str, int], self.server.server_address[:2])
         self._thread = threading.Thread(
             target=self.server.serve_forever,
             kwargs={"poll_interval": 0.2},

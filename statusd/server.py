@@ -52,7 +52,7 @@ def serve_with_gunicorn(app: Flask, host: str, port: int, *, workers: int) -> No
     """Run gunicorn in this process with `app`, already built and validated."""
     from gunicorn.app.base import BaseApplication
 
-    class Application(BaseApplication):  # type: ignore[misc]
+    class Application(BaseApplication):
         def load_config(self) -> None:
             options: dict[str, Any] = {
                 "bind": f"{host}:{port}",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from pydantic import Field
@@ -39,8 +40,8 @@ class AutomationProbe(DatabaseProbe):
 
     def check(self, deadline: Deadline) -> ProbeResult:
         options: AutomationOptions = self.options
-        status = sa.column(options.status_column)
-        created = sa.column(options.created_column)
+        status: sa.ColumnClause[Any] = sa.column(options.status_column)
+        created: sa.ColumnClause[Any] = sa.column(options.created_column)
         logs = table(options.table, status, created)
         # Timestamps are stored naive in UTC; compare with a naive UTC instant made
         # here, so the database's own time zone setting plays no part.

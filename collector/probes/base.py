@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 import redis
 import sqlalchemy as sa
@@ -127,8 +127,11 @@ def make_engine(url: str, timeout: float) -> sa.Engine:
         connect_args = {
             "connect_timeout": max(1, int(timeout)),
             # Appended to, not replacing, any `options` the URL already carries.
+            # A URL naming `options` once gives text; only a repeated one gives a tuple.
             "options": " ".join(
-                filter(None, [engine_url.query.get("options"), limits])
+                filter(
+                    None, [cast(str | None, engine_url.query.get("options")), limits]
+                )
             ),
             "application_name": "statusd",
             # A database host that vanished without a reset (crash, partition) would

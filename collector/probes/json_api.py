@@ -74,7 +74,7 @@ class JsonApiProbe(VendorProbe):
     def measure(self, key: str | None, deadline: Deadline) -> Reading:
         options: JsonApiOptions = self.options
         headers = {} if key is None else {options.auth_header: self.auth_value(key)}
-        body = {} if options.method == "POST" else None
+        body: dict[str, Any] | None = {} if options.method == "POST" else None
         answer = self.request(
             options.method,
             f"{self.base_url()}{options.path}",

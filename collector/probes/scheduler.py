@@ -9,7 +9,7 @@ a running one moves `next_run_time` forward as soon as a job is due.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Any, Literal
 
 import redis
 import sqlalchemy as sa
@@ -61,7 +61,7 @@ class SchedulerProbe(Probe):
         return self.judge(jobs, earliest)
 
     def read_sql(self) -> tuple[int, float | None]:
-        next_run = sa.column("next_run_time")
+        next_run: sa.ColumnClause[Any] = sa.column("next_run_time")
         query = sa.select(sa.func.count(), sa.func.min(next_run)).select_from(
             table(self.options.table, next_run)
         )
@@ -85,7 +85,7 @@ class SchedulerProbe(Probe):
         next_run = (
             datetime.fromtimestamp(earliest, UTC) if earliest is not None else None
         )
-        values = {"jobs_queued": jobs, "next_run_at": to_iso(next_run)}
+        values: dict[str, Any] = {"jobs_queued": jobs, "next_run_at": to_iso(next_run)}
 
         if next_run is not None:
             late = (utcnow() - next_run).total_seconds()

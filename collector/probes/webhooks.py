@@ -36,8 +36,8 @@ class WebhooksProbe(DatabaseProbe):
 
     def check(self, deadline: Deadline) -> ProbeResult:
         options: WebhooksOptions = self.options
-        active = sa.column(options.active_column)
-        received = sa.column(options.received_column)
+        active: sa.ColumnClause[Any] = sa.column(options.active_column)
+        received: sa.ColumnClause[Any] = sa.column(options.received_column)
         count_active = (
             sa.select(sa.func.count())
             .select_from(table(options.config_table, active))
@@ -56,7 +56,10 @@ class WebhooksProbe(DatabaseProbe):
                 f"webhook tables unreadable: {describe_error(error)}"
             )
 
-        values = {"active_hooks": hooks, "last_event_at": to_iso(as_utc(newest))}
+        values: dict[str, Any] = {
+            "active_hooks": hooks,
+            "last_event_at": to_iso(as_utc(newest)),
+        }
         if hooks < options.min_active:
             return ProbeResult.degraded(f"{hooks} active webhooks", **values)
         return ProbeResult.operational(**values)

@@ -16,13 +16,13 @@ import threading
 import time
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from shared.config import Settings
 from shared.model import utcnow
 from statusd.demo.hostapp import DemoHostApp
 from statusd.demo.script import CYCLE_SECONDS, Script
-from statusd.imitations import VENDORS, Imitation
+from statusd.imitations import VENDORS, Imitation, LlumaImitation
 
 log = logging.getLogger(__name__)
 
@@ -155,7 +155,8 @@ def start_imitations(cleanup: ExitStack) -> dict[str, Imitation]:
         imitation = VENDORS[vendor](secret).start()
         cleanup.callback(imitation.stop)
         imitations[vendor] = imitation
-    imitations["lluma"].auth_header = "X-Lluma-Key"
+    # VENDORS maps "lluma" to LlumaImitation, the class that has `auth_header`.
+    cast(LlumaImitation, imitations["lluma"]).auth_header = "X-Lluma-Key"
     return imitations
 
 
