@@ -46,7 +46,9 @@ def fake_store(fake_redis: redis.Redis) -> StatusStore:
 @pytest.fixture
 def real_redis() -> Iterator[redis.Redis]:
     """The real Redis, database 15, flushed before and after the test."""
-    client = redis.Redis.from_url(REDIS_TEST_URL, decode_responses=True, socket_timeout=2)
+    client = redis.Redis.from_url(
+        REDIS_TEST_URL, decode_responses=True, socket_timeout=2
+    )
     try:
         client.ping()
     except redis.exceptions.RedisError as error:
