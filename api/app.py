@@ -35,8 +35,13 @@ def create_app(
     *,
     api_key: str | None = None,
     clock: Callable[[], datetime] = utcnow,
+    notice: str | None = None,
 ) -> Flask:
-    """Build the app. With `api_key`, the status needs it in the `X-API-Key` header."""
+    """Build the app. With `api_key`, data paths need it in the `X-API-Key` header.
+
+    `notice`, when given, is shown by /healthz and atop the status page (the demo
+    says there that nothing in it is real).
+    """
     app = Flask(__name__)
     app.json.sort_keys = False  # type: ignore[attr-defined]  # keep the contract's order
     app.extensions["statusd"] = {
@@ -58,12 +63,16 @@ def create_app(
     def system_status() -> Response:
         names = [service.name for service in config.services]
         stored = store.read_many(names)
-        return _no_store(jsonify(build_document(config, stored, clock())))
+        return jsonify(build_document(config, stored, clock()))
+
+    app.after_request(_no_store)
 
     @app.get("/healthz")
     def healthz() -> Response:
         """The API's own liveness: 200 while it runs, whatever Redis says."""
         body: dict[str, Any] = {"status": "ok", "redis": "ok", "collector": None}
+        if notice:
+            body["notice"] = notice
         try:
             heartbeat = store.heartbeat()
             body["collector"] = {
@@ -72,7 +81,7 @@ def create_app(
             }
         except UNREACHABLE:
             body["redis"] = "unreachable"
-        return _no_store(jsonify(body))
+        return jsonify(body)
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> Response:
@@ -118,6 +127,9 @@ def _check_key(api_key: str | None) -> Response | None:
 
 
 def _no_store(response: Response) -> Response:
-    # A status is only true now: caches and proxies must not replay it.
-    response.headers["Cache-Control"] = "no-store"
+    """Every answer, errors too, unless it says otherwise (the page's assets do).
+
+    A status is only true now: caches and proxies must not replay it.
+    """
+    response.headers.setdefault("Cache-Control", "no-store")
     return response

@@ -119,11 +119,13 @@ class Collector:
         self.stopping.set()
         # A command whose start failed part way still calls stop(); a scheduler that
         # never ran must not raise over that error, nor remove another's heartbeat.
-        if self.scheduler.running:
+        was_running = self.scheduler.running
+        if was_running:
             self.scheduler.shutdown(wait=True)
             with contextlib.suppress(*UNREACHABLE):
                 self.store.forget_heartbeat()
         for runner in self.runners:
             runner.probe.close()
         self.context.close()
-        log.info("collector stopped")
+        if was_running:
+            log.info("collector stopped")

@@ -19,6 +19,9 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
 SERVICE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
@@ -71,8 +74,10 @@ class ServiceSchedule(Strict):
         # Strictly shorter: a probe that uses its whole timeout must end before the
         # next run is due, or the scheduler would skip that run.
         if self.timeout >= self.interval:
+            timeout = _described(self, "timeout", f"{self.timeout:g}s")
+            interval = _described(self, "interval", f"{self.interval:g}s")
             raise ValueError(
-                f"timeout ({self.timeout:g}s) must be shorter than interval ({self.interval:g}s)"
+                f"timeout ({timeout}) must be shorter than interval ({interval})"
             )
         return self
 
@@ -87,6 +92,11 @@ class ServiceSchedule(Strict):
                 f" + timeout ({cycle:g}s)"
             )
         return self
+
+
+def _described(model: BaseModel, name: str, value: str) -> str:
+    """A value for a message, saying when it is a default the user never wrote."""
+    return value if name in model.model_fields_set else f"{value}, the default"
 
 
 @dataclass(frozen=True)
@@ -104,6 +114,13 @@ class Config:
     source: str  # the file it came from, or "<built-in default>"
     services: tuple[ServiceConfig, ...]
     collector: CollectorSettings
+
+    def missing_contract_services(self) -> list[str]:
+        """The widget's services this configuration leaves out of the document."""
+        from shared.fields import CONTRACT_FIELDS
+
+        configured = {service.name for service in self.services}
+        return [name for name in CONTRACT_FIELDS if name not in configured]
 
     def service(self, name: str) -> ServiceConfig:
         for service in self.services:
@@ -129,11 +146,22 @@ class Settings:
             raise ConfigError(
                 "environment", [("PORT", f"not a TCP port: {port_text!r}")]
             )
+        redis_url = environ.get("REDIS_URL") or None
+        if redis_url is not None and not redis_url.startswith(REDIS_SCHEMES):
+            # The value is not echoed: a Redis URL may carry a password.
+            schemes = ", ".join(REDIS_SCHEMES)
+            raise ConfigError(
+                "environment", [("REDIS_URL", f"must start with {schemes}")]
+            )
+        log_level = environ.get("LOG_LEVEL", "INFO").upper()
+        if log_level not in LOG_LEVELS:
+            levels = ", ".join(LOG_LEVELS)
+            raise ConfigError("environment", [("LOG_LEVEL", f"one of {levels}")])
         return cls(
-            redis_url=environ.get("REDIS_URL") or None,
+            redis_url=redis_url,
             api_key=environ.get("STATUS_API_KEY") or None,
             port=int(port_text),
-            log_level=environ.get("LOG_LEVEL", "INFO").upper(),
+            log_level=log_level,
         )
 
 
@@ -234,22 +262,13 @@ def _parse_service(
     common = {key: value for key, value in entry.items() if key in common_keys}
     options = {key: value for key, value in entry.items() if key not in common_keys}
     schedule = _validate(ServiceSchedule, common, where, problems)
-    if schedule is None:
+    # The options are checked even when the schedule is wrong, so that one run of
+    # `statusd check` reports every problem of the service.
+    parsed_options = _parse_options(
+        entry.get("kind"), options, where, option_models, problems
+    )
+    if schedule is None or parsed_options is None:
         return None
-
-    parsed_options: BaseModel | Mapping[str, Any] = options
-    if option_models is not None:
-        model = option_models.get(schedule.kind)
-        if model is None:
-            known = ", ".join(sorted(option_models))
-            problems.append(
-                (f"{where}.kind", f"unknown kind {schedule.kind!r} (known: {known})")
-            )
-            return None
-        parsed = _validate(model, options, where, problems)
-        if parsed is None:
-            return None
-        parsed_options = parsed
 
     stale_after = schedule.stale_after or 3 * schedule.interval
     return ServiceConfig(
@@ -260,6 +279,26 @@ def _parse_service(
         stale_after,
         parsed_options,
     )
+
+
+def _parse_options(
+    kind: Any,
+    options: dict[str, Any],
+    where: str,
+    option_models: OptionModels | None,
+    problems: list[tuple[str, str]],
+) -> BaseModel | Mapping[str, Any] | None:
+    """The kind's options, validated when the kinds are known; None on a problem."""
+    if option_models is None:
+        return options
+    if not isinstance(kind, str):
+        return None  # the schedule's validation has reported it
+    model = option_models.get(kind)
+    if model is None:
+        known = ", ".join(sorted(option_models))
+        problems.append((f"{where}.kind", f"unknown kind {kind!r} (known: {known})"))
+        return None
+    return _validate(model, options, where, problems)
 
 
 def _validate(

@@ -15,11 +15,11 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from shared.config import Config, ConfigError, Settings
+from statusd.signals import StopSignals
 
 if TYPE_CHECKING:
     # For annotations only: run_up imports it itself, so other commands skip fakeredis.
@@ -38,6 +38,10 @@ class StartError(Exception):
 def main(argv: Sequence[str] | None = None) -> int:
     parser = make_parser()
     args = parser.parse_args(argv)
+    # `serve` leaves signals to gunicorn; `check` ends by itself.
+    args.stop = (
+        StopSignals().install() if args.command in ("up", "collect", "demo") else None
+    )
     try:
         settings = Settings.from_environ()
         from statusd.logs import setup
@@ -85,9 +89,12 @@ def make_parser() -> argparse.ArgumentParser:
     check.set_defaults(run=run_check)
 
     demo = commands.add_parser("demo", help="a live demo against local imitations")
-    demo.add_argument("--host", default="127.0.0.1")
-    demo.add_argument("--port", type=int, default=None, help="API port (default $PORT)")
-    demo.add_argument("--speed", type=float, default=1.0, help="run the script faster")
+    demo.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (127.0.0.1)"
+    )
+    demo.add_argument(
+        "--port", type=int, default=None, help="port (default $PORT or 5000)"
+    )
     demo.set_defaults(run=run_demo)
     return parser
 
@@ -107,6 +114,11 @@ def run_check(args: argparse.Namespace, settings: Settings) -> int:
 
     config = load_config(args.config)
     print(f"{config.source}: {len(config.services)} services, configuration is valid")
+    missing = config.missing_contract_services()
+    if missing:
+        print(
+            f"  note: the widget also expects {', '.join(missing)}; they will be absent"
+        )
     for service in config.services:
         print(
             f"  {service.name:<16} {service.kind:<11} every {service.interval:g}s, "
@@ -116,7 +128,6 @@ def run_check(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def run_collect(args: argparse.Namespace, settings: Settings) -> int:
-    from statusd.signals import wait_for_stop_signal
     from statusd.wiring import build_collector, environment, load_config
 
     config = load_config(args.config)
@@ -124,7 +135,7 @@ def run_collect(args: argparse.Namespace, settings: Settings) -> int:
     collector = build_collector(config, redis_url, environment())
     collector.start()
     try:
-        wait_for_stop_signal()
+        args.stop.wait()
     finally:
         collector.stop()
     return 0
@@ -144,7 +155,6 @@ def run_serve(args: argparse.Namespace, settings: Settings) -> int:
 def run_up(args: argparse.Namespace, settings: Settings) -> int:
     from statusd.embedded import EmbeddedRedis
     from statusd.server import BackgroundServer
-    from statusd.signals import wait_for_stop_signal
     from statusd.wiring import build_api, build_collector, environment, load_config
 
     config = load_config(args.config)
@@ -163,8 +173,8 @@ def run_up(args: argparse.Namespace, settings: Settings) -> int:
             _port(args, settings),
         ).start()
         collector.start()
-        _announce(config, server.url, embedded)
-        wait_for_stop_signal(threading.Event())
+        _announce(config, server.url, embedded, redis_url)
+        args.stop.wait()
     finally:
         collector.stop()
         if server:
@@ -202,10 +212,17 @@ def _start_embedded_redis(factory: type, port: int) -> EmbeddedRedis:
         ) from None
 
 
-def _announce(config: Config, url: str, embedded: EmbeddedRedis | None) -> None:
+def _announce(
+    config: Config,
+    url: str,
+    embedded: EmbeddedRedis | None,
+    redis_url: str | None = None,
+) -> None:
     lines = [
         f"statusd is up: {url}/api/system-status ({len(config.services)} services)"
     ]
+    if embedded is None and redis_url is not None:
+        lines.append(f"using the Redis at {redis_location(redis_url)} (REDIS_URL)")
     if embedded is not None:
         port = embedded.port
         lines.append(
@@ -213,6 +230,14 @@ def _announce(config: Config, url: str, embedded: EmbeddedRedis | None) -> None:
         )
     lines.append("Ctrl-C stops it.")
     print("\n".join(lines), flush=True)
+
+
+def redis_location(url: str) -> str:
+    """Where a Redis URL points, without its credentials."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    return f"{parts.hostname}:{parts.port or 6379}{parts.path or ''}"
 
 
 if __name__ == "__main__":

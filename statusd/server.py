@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 from typing import Any
 
@@ -23,12 +24,13 @@ class BackgroundServer:
         from statusd.cli import StartError
 
         try:
+            # Werkzeug prints its own advice and exits when the port is taken, so
+            # look first and say it our way.
+            ensure_free(host, port)
             self.server: BaseWSGIServer = make_server(host, port, app, threaded=True)
-        except (OSError, SystemExit) as error:
-            # Werkzeug exits (SystemExit) when the port is taken.
-            raise StartError(
-                f"cannot listen on {host}:{port} (in use?): {error}"
-            ) from None
+        except OSError as error:
+            reason = error.strerror or str(error)
+            raise StartError(f"cannot listen on {host}:{port}: {reason}") from None
         self.host = host
         self.port = self.server.server_port
         self._thread = threading.Thread(
@@ -46,6 +48,14 @@ class BackgroundServer:
     def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+def ensure_free(host: str, port: int) -> None:
+    """Raise OSError when nothing could listen on host:port (taken, bad address)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        probe.bind((host, port))
 
 
 def serve_with_gunicorn(app: Flask, host: str, port: int, *, workers: int) -> None:

@@ -1,4 +1,9 @@
-"""Wait for SIGTERM or Ctrl-C, so every long-running command stops the same way."""
+"""SIGTERM and Ctrl-C stop every long-running command the same way.
+
+The handlers are installed as a command starts, before anything is built, so a
+signal that arrives during start-up is not lost (nor a KeyboardInterrupt raised
+in the middle of it): the command finishes starting, sees the signal, and stops.
+"""
 
 from __future__ import annotations
 
@@ -10,21 +15,21 @@ from types import FrameType
 log = logging.getLogger(__name__)
 
 
-def wait_for_stop_signal(stop: threading.Event | None = None) -> None:
-    """Block until SIGTERM or SIGINT arrives (or `stop` is set by someone else)."""
-    stop = stop or threading.Event()
+class StopSignals:
+    def __init__(self) -> None:
+        self.event = threading.Event()
 
-    def on_signal(number: int, frame: FrameType | None) -> None:
-        log.info("received %s, stopping", signal.Signals(number).name)
-        stop.set()
+    def install(self) -> StopSignals:
+        for number in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(number, self._on_signal)
+        return self
 
-    previous = {
-        sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)
-    }
-    try:
+    def wait(self) -> None:
+        """Block until a stop signal arrives (or `event` is set by someone else)."""
         # wait() with a timeout keeps the main thread responsive to signals.
-        while not stop.wait(0.5):
+        while not self.event.wait(0.5):
             pass
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+
+    def _on_signal(self, number: int, frame: FrameType | None) -> None:
+        log.info("received %s, stopping", signal.Signals(number).name)
+        self.event.set()

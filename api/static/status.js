@@ -6,6 +6,8 @@
   "use strict";
 
   const ENDPOINT = "api/system-status";
+  // Says what this statusd is, e.g. that it is a demo; it holds no status data.
+  const HEALTH = "healthz";
   const POLL_MS = 5000;
   // Shorter than the poll interval, so that a stalled request never stacks up.
   const FETCH_TIMEOUT_MS = 4000;
@@ -55,6 +57,7 @@
   function start() {
     for (const id of [
       "banner",
+      "notice",
       "refreshed",
       "key-form",
       "key-input",
@@ -67,7 +70,22 @@
     }
     page["key-form"].addEventListener("submit", useEnteredKey);
     setInterval(updateAges, 1000);
+    showNotice();
     poll();
+  }
+
+  // A notice the server wants every reader to see (the demo says it is one).
+  async function showNotice() {
+    try {
+      const response = await fetch(HEALTH, { cache: "no-store" });
+      const body = response.ok ? await response.json() : {};
+      if (typeof body.notice === "string" && body.notice) {
+        setText(page.notice, body.notice);
+        page.notice.hidden = false;
+      }
+    } catch (error) {
+      // No notice is the usual case; the status itself reports trouble.
+    }
   }
 
   // Polling ---------------------------------------------------------------------

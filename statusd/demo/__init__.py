@@ -32,6 +32,8 @@ BANNER = """\
  Nothing here is real: no vendor is called, no credential used.
 ================================================================"""
 
+NOTICE = "DEMO: every service here is a local imitation; nothing is real."
+
 # Pretend credentials: the imitations accept exactly these.
 CREDENTIALS = {
     "instagram": ("DEMO_INSTAGRAM_TOKEN", "demo-instagram-token"),
@@ -76,15 +78,15 @@ class Demo:
         self.cleanup = ExitStack()
         self.stopping = threading.Event()
 
-    def start(self, *, speed: float = 1.0, play_script: bool = True) -> Demo:
+    def start(self, *, play_script: bool = True) -> Demo:
         try:
-            self._start(speed, play_script)
+            self._start(play_script)
         except BaseException:
             self.cleanup.close()
             raise
         return self
 
-    def _start(self, speed: float, play_script: bool) -> None:
+    def _start(self, play_script: bool) -> None:
         from statusd.embedded import EmbeddedRedis
         from statusd.server import BackgroundServer
         from statusd.wiring import build_api, build_collector, load_config
@@ -107,7 +109,7 @@ class Demo:
         config_path.write_text(demo_config(self.imitations))
         self.config = load_config(str(config_path), environ)
 
-        api = build_api(self.config, self.redis.url, self.settings)
+        api = build_api(self.config, self.redis.url, self.settings, notice=NOTICE)
         self.server = BackgroundServer(api, self.host, self.port).start()
         cleanup.callback(self.server.stop)
         self.collector = build_collector(self.config, self.redis.url, environ)
@@ -115,7 +117,7 @@ class Demo:
         cleanup.callback(self.collector.stop)
 
         self.stage = Stage(self.imitations, self.hostapp, self.redis.url)
-        self.script = Script(self.stage, speed)
+        self.script = Script(self.stage)
         if play_script:
             player = threading.Thread(
                 target=play,
@@ -132,18 +134,17 @@ class Demo:
 
 def run_demo(args: argparse.Namespace, settings: Settings) -> int:
     from statusd.cli import _announce, _port
-    from statusd.signals import wait_for_stop_signal
 
     print(BANNER, flush=True)
-    demo = Demo(settings, args.host, _port(args, settings)).start(speed=args.speed)
+    demo = Demo(settings, args.host, _port(args, settings)).start()
     try:
         _announce(demo.config, demo.server.url, demo.redis)
-        minutes = CYCLE_SECONDS / 60 / args.speed
+        minutes = CYCLE_SECONDS / 60
         print(
             f"status page: {demo.server.url}/  (the script repeats every {minutes:g} min)",
             flush=True,
         )
-        wait_for_stop_signal(demo.stopping)
+        args.stop.wait()
     finally:
         demo.stop()
     return 0

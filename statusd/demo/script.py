@@ -2,7 +2,7 @@
 
 Each episode changes an imitation or the pretend host app, and undoes it when it
 ends; between episodes latencies drift and Instagram's usage rises and falls, so
-the widget always has something moving. `speed` compresses the timeline.
+the widget always has something moving.
 """
 
 from __future__ import annotations
@@ -99,29 +99,26 @@ EPISODES = (
 
 
 class Script:
-    def __init__(self, stage: Stage, speed: float = 1.0):
+    def __init__(self, stage: Stage):
         self.stage = stage
-        self.speed = speed
         self.active: set[Episode] = set()
 
     def step(self, elapsed: float, now: datetime, seconds: float) -> None:
         """Bring the stage to where the script is `elapsed` real seconds in."""
-        at = (elapsed * self.speed) % CYCLE_SECONDS
+        at = elapsed % CYCLE_SECONDS
         for episode in EPISODES:
             running = episode.starts <= at < episode.starts + episode.lasts
             if running and episode not in self.active:
                 self.active.add(episode)
-                log.info(
-                    "demo: %s (for %.0fs)", episode.what, episode.lasts / self.speed
-                )
+                log.info("demo: %s (for %.0fs)", episode.what, episode.lasts)
                 episode.begin(self.stage, now)
             elif not running and episode in self.active:
                 self.active.discard(episode)
                 log.info("demo: over: %s", episode.what)
                 episode.end(self.stage, now)
         self.drift(at)
-        self.stage.hostapp.tick(now, seconds * self.speed)
-        self.stage.add_quota_use(int(seconds * self.speed * 3))
+        self.stage.hostapp.tick(now, seconds)
+        self.stage.add_quota_use(int(seconds * 3))
 
     def drift(self, at: float) -> None:
         """Latencies and Instagram's usage move slowly along the cycle."""

@@ -132,3 +132,18 @@ def test_an_unexpected_error_answers_json_500_and_is_logged(
     assert response.status_code == 500
     assert response.get_json() == {"error": "internal error"}
     assert "RuntimeError: bug" in caplog.text
+
+
+def test_error_answers_are_not_cached_either(fake_store) -> None:
+    from shared import config as configuration
+
+    config = configuration.load(environ={})
+    client = create_app(config, fake_store, api_key="k-123456").test_client()
+
+    for response in (
+        client.get("/nope"),
+        client.post("/healthz"),
+        client.get("/api/x"),
+    ):
+        assert response.status_code in (401, 404, 405)
+        assert response.headers["Cache-Control"] == "no-store"

@@ -146,3 +146,9 @@ def _utcnow():
     from shared.model import utcnow
 
     return utcnow()
+
+
+def test_the_status_page_and_healthz_say_it_is_a_demo(demo: Demo) -> None:
+    health = requests.get(f"{demo.server.url}/healthz", timeout=2).json()
+
+    assert health["notice"].startswith("DEMO")

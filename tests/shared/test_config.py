@@ -390,3 +390,69 @@ def test_config_finds_a_service_by_name_or_raises_key_error() -> None:
     assert config.service("scheduler").kind == "scheduler"
     with pytest.raises(KeyError):
         config.service("nope")
+
+
+@pytest.mark.parametrize("url", ["foo://bar", "localhost:6379", "http://redis:6379"])
+def test_settings_reject_a_redis_url_of_another_scheme_without_echoing_it(
+    url: str,
+) -> None:
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_environ({"REDIS_URL": url})
+
+    key, problem = caught.value.problems[0]
+    assert key == "REDIS_URL"
+    assert "redis://" in problem
+    assert url not in problem
+
+
+def test_settings_reject_an_unknown_log_level() -> None:
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_environ({"LOG_LEVEL": "loud"})
+
+    assert caught.value.problems[0][0] == "LOG_LEVEL"
+
+
+def test_a_bad_schedule_does_not_hide_the_service_s_bad_options(tmp_path: Path) -> None:
+    path = write(
+        tmp_path, service_toml('interval = 10\ntimeout = 30\ndegraded_ms = "fast"')
+    )
+
+    keys = [key for key, _ in problems_of(path)]
+
+    assert keys == ["services.db", "services.db.degraded_ms"]
+
+
+def test_it_says_when_a_timeout_it_complains_of_is_the_default(tmp_path: Path) -> None:
+    path = write(tmp_path, service_toml("interval = 5"))
+
+    assert problem_at(path, "services.db") == (
+        "timeout (10s, the default) must be shorter than interval (5s)"
+    )
+
+
+@pytest.mark.usefixtures("cli_environment")
+def test_check_notes_the_widget_s_services_a_file_leaves_out(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write(tmp_path, service_toml("", name="sqlDatabase"))
+
+    code = cli.main(["check", "--config", path])
+
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "the widget also expects instaGraphApi, webhooksConfig" in out
+    assert "sqlDatabase," not in out
+
+
+@pytest.mark.usefixtures("cli_environment")
+def test_collect_with_a_bad_redis_url_exits_3_without_a_traceback(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("REDIS_URL", "foo://user:hunter22@bar")
+
+    code = cli.main(["collect"])
+
+    err = capsys.readouterr().err
+    assert code == 3
+    assert "REDIS_URL: must start with redis://" in err
+    assert "hunter22" not in err and "Traceback" not in err
