@@ -13,6 +13,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+import redis
 from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
@@ -74,13 +75,15 @@ def create_app(
         if notice:
             body["notice"] = notice
         try:
-            heartbeat = store.heartbeat()
-            body["collector"] = {
-                "alive": heartbeat is not None,
-                "lastBeat": heartbeat.get("beat_at") if heartbeat else None,
-            }
+            body["collector"] = _collector_of(store.heartbeat())
         except UNREACHABLE:
             body["redis"] = "unreachable"
+        except redis.exceptions.RedisError as error:
+            # Redis answers, but not as it should (a wrong database index, a key of
+            # the wrong type): still no reason for the API itself to look dead.
+            log.warning("status store error while serving /healthz: %r", error)
+            body["redis"] = "error"
+            body["redisError"] = type(error).__name__
         return jsonify(body)
 
     @app.errorhandler(HTTPException)
@@ -105,6 +108,16 @@ def create_app(
         }
         return jsonify(body), 503, {"Retry-After": str(RETRY_AFTER)}
 
+    @app.errorhandler(redis.exceptions.RedisError)
+    def redis_failed(error: Exception) -> tuple[Response, int, dict[str, str]]:
+        # The message may quote the server or a key; the class name says enough.
+        log.warning("status store error while serving %s: %r", request.path, error)
+        body = {
+            "error": "status store error",
+            "detail": f"Redis answered with an error ({type(error).__name__})",
+        }
+        return jsonify(body), 503, {"Retry-After": str(RETRY_AFTER)}
+
     @app.errorhandler(Exception)
     def unexpected(error: Exception) -> tuple[Response, int]:
         log.exception("unexpected error serving %s", request.path)
@@ -124,6 +137,15 @@ def _check_key(api_key: str | None) -> Response | None:
     response.status_code = 401
     response.headers["WWW-Authenticate"] = 'ApiKey header="X-API-Key"'
     return response
+
+
+def _collector_of(heartbeat: dict[str, Any] | None) -> dict[str, Any]:
+    beat_at = heartbeat.get("beat_at") if heartbeat else None
+    return {
+        "alive": heartbeat is not None,
+        # Only text reaches the answer, whatever else the key was made to hold.
+        "lastBeat": beat_at if isinstance(beat_at, str) else None,
+    }
 
 
 def _no_store(response: Response) -> Response:

@@ -2,7 +2,8 @@
 
 Times since and until are computed here, against the request's clock, from the
 instants the probes stored. A result older than its service's staleness window,
-or none at all, reads `unknown`: a status is never guessed.
+one stamped well after the request's clock, or none at all, reads `unknown`: a
+status is never guessed.
 """
 
 from __future__ import annotations
@@ -13,6 +14,10 @@ from typing import Any
 from shared.config import Config, ServiceConfig
 from shared.fields import render_fields
 from shared.model import Status, StoredResult, to_iso
+
+# Seconds a result may seem to come from the future: the collector's clock and ours
+# may differ a little.
+FUTURE_TOLERANCE = 60.0
 
 
 def build_document(
@@ -32,10 +37,9 @@ def service_entry(
         return _entry(service, Status.UNKNOWN, None, None, "never checked", now)
 
     result = stored.result
-    age = result_age(stored, now)
-    if age is None or age > service.stale_after:
-        reason = f"stale: last checked {_ago(age)} (the collector may be stopped)"
-        return _entry(service, Status.UNKNOWN, None, result.checked_at, reason, now)
+    doubt = _doubt(service, stored, now)
+    if doubt is not None:
+        return _entry(service, Status.UNKNOWN, None, result.checked_at, doubt, now)
 
     measured = {"latency_ms": result.latency_ms, **result.values}
     return _entry(
@@ -46,11 +50,22 @@ def service_entry(
 def current_status(
     service: ServiceConfig, stored: StoredResult | None, now: datetime
 ) -> Status:
-    """The status the API shows: the stored one, unless missing or stale."""
-    age = result_age(stored, now)
-    if stored is None or age is None or age > service.stale_after:
+    """The status the API shows: the stored one, unless missing, stale or ahead."""
+    if stored is None or _doubt(service, stored, now) is not None:
         return Status.UNKNOWN
     return stored.result.status
+
+
+def _doubt(service: ServiceConfig, stored: StoredResult, now: datetime) -> str | None:
+    """Why a stored result cannot stand for the service now; None when it can."""
+    age = result_age(stored, now)
+    if age is None or age > service.stale_after:
+        return f"stale: last checked {_ago(age)} (the collector may be stopped)"
+    if age < -FUTURE_TOLERANCE:
+        # Otherwise a collector whose clock runs ahead would leave a result that
+        # never turns stale, even long after the collector stopped.
+        return "checked in the future (clock skew?)"
+    return None
 
 
 def result_age(stored: StoredResult | None, now: datetime) -> float | None:

@@ -2,7 +2,9 @@
 
 APScheduler fires each service's `ServiceRunner.run_once` on an interval trigger,
 the first run at start. `max_instances=1` means a slow service never queues runs
-behind itself; `coalesce` folds runs missed during a stall into one.
+behind itself; `coalesce` folds runs missed during a stall into one. The heartbeat
+runs on a thread of its own: hung probes holding every worker must not make the
+collector look dead.
 """
 
 from __future__ import annotations
@@ -12,22 +14,25 @@ import logging
 import os
 import socket
 import threading
+import uuid
 from collections.abc import Callable
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
+from redis.exceptions import RedisError
 
 from collector import probes
 from collector.recorder import Recorder
 from collector.runner import ServiceRunner
 from shared.config import Config, ServiceConfig
 from shared.model import to_iso, utcnow
-from shared.store import UNREACHABLE, StatusStore
+from shared.store import StatusStore
 
 log = logging.getLogger(__name__)
 
 HEARTBEAT_JOB = "statusd-heartbeat"
+HEARTBEAT_EXECUTOR = "heartbeat"
 
 ProbeFactory = Callable[[ServiceConfig, probes.ProbeContext], probes.Probe]
 
@@ -53,6 +58,8 @@ class Collector:
             for service in config.services
         ]
         self.started_at = utcnow()
+        # Tells this collector's heartbeat from another's, even one in the same process.
+        self.instance = uuid.uuid4().hex
         self._beats = 0
         self.scheduler = self._make_scheduler()
 
@@ -62,13 +69,17 @@ class Collector:
         # worker held by another. The runners' timeouts bound how long any is held.
         workers = settings.workers or len(self.runners) + 1
         return BackgroundScheduler(
-            executors={"default": ThreadPoolExecutor(max_workers=workers)},
+            executors={
+                "default": ThreadPoolExecutor(max_workers=workers),
+                HEARTBEAT_EXECUTOR: ThreadPoolExecutor(max_workers=1),
+            },
             job_defaults={"coalesce": True, "max_instances": 1},
             timezone="UTC",
         )
 
     def start(self) -> None:
         self.recorder.prime()
+        self._warn_of_another_collector()
         now = utcnow()
         for runner in self.runners:
             service = runner.service
@@ -86,6 +97,7 @@ class Collector:
             id=HEARTBEAT_JOB,
             name="heartbeat",
             next_run_time=now,
+            executor=HEARTBEAT_EXECUTOR,
         )
         self.scheduler.start()
         log.info(
@@ -94,9 +106,28 @@ class Collector:
             self.config.source,
         )
 
+    def _warn_of_another_collector(self) -> None:
+        try:
+            heartbeat = self.store.heartbeat()
+        except RedisError as error:
+            self.recorder.redis_failed(error)
+            return
+        if heartbeat is None or heartbeat.get("instance") == self.instance:
+            return
+        # The heartbeat's TTL makes it a live one, unless its collector was killed
+        # within the last TTL without cleaning up.
+        log.warning(
+            "another collector seems to be running (pid=%s host=%s, last beat %s); "
+            "both will write the same keys",
+            heartbeat.get("pid"),
+            heartbeat.get("host"),
+            heartbeat.get("beat_at"),
+        )
+
     def beat(self) -> None:
         """Refresh the heartbeat; write every result again if Redis lost them."""
         heartbeat = {
+            "instance": self.instance,
             "pid": os.getpid(),
             "host": socket.gethostname(),
             "started_at": to_iso(self.started_at),
@@ -109,7 +140,7 @@ class Collector:
             if vanished and self._beats:
                 self.recorder.republish()
             self._beats += 1
-        except UNREACHABLE as error:
+        except RedisError as error:
             self.recorder.redis_failed(error)
 
     def stop(self) -> None:
@@ -122,8 +153,8 @@ class Collector:
         was_running = self.scheduler.running
         if was_running:
             self.scheduler.shutdown(wait=True)
-            with contextlib.suppress(*UNREACHABLE):
-                self.store.forget_heartbeat()
+            with contextlib.suppress(RedisError):
+                self.store.forget_heartbeat(self.instance)
         for runner in self.runners:
             runner.probe.close()
         self.context.close()

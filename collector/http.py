@@ -10,17 +10,22 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+import urllib3
 from requests.structures import CaseInsensitiveDict
 
 log = logging.getLogger(__name__)
 
 # Status answers are small; a runaway body must not eat the collector's memory.
 MAX_BODY_BYTES = 1 << 20
+
+# Most read at once; a read returns sooner with whatever has arrived.
+CHUNK_BYTES = 65536
 
 USER_AGENT = "statusd/0.1 (+health probe)"
 
@@ -82,7 +87,7 @@ def fetch(
             allow_redirects=False,
         )
         with response:
-            body = _read_capped(response, host)
+            body = _read_capped(response, host, started, timeout)
     except requests.exceptions.Timeout:
         raise TransportError(f"{host} did not answer within {timeout:.1f}s") from None
     except requests.exceptions.SSLError:
@@ -91,9 +96,7 @@ def fetch(
         why = _why(error)
         if why == "timed out":
             # requests reports a read timing out within the body as a ConnectionError.
-            raise TransportError(
-                f"{host} did not finish its answer within {timeout:.1f}s"
-            ) from None
+            raise TransportError(unfinished(host, timeout)) from None
         raise TransportError(f"no connection to {host} ({why})") from None
     except requests.exceptions.RequestException as error:
         raise TransportError(
@@ -104,16 +107,45 @@ def fetch(
     return Answer(response.status_code, response.headers, body, latency)
 
 
-def _read_capped(response: requests.Response, host: str) -> bytes:
+def _read_capped(
+    response: requests.Response, host: str, started: float, timeout: float
+) -> bytes:
     chunks = []
     size = 0
-    for chunk in response.iter_content(chunk_size=65536):
+    for chunk in _arriving(response):
         chunks.append(chunk)
         size += len(chunk)
+        # Neither is a RequestException, so they pass the handlers in `fetch` unchanged.
         if size > MAX_BODY_BYTES:
-            # Not a RequestException, so it passes the handlers in `fetch` unchanged.
             raise TransportError(f"{host} sent an answer larger than 1 MiB")
+        if time.perf_counter() - started > timeout:
+            # The timeouts of requests bound each read, not the whole answer: a
+            # body sent a byte at a time would hold the probe for as long as it lasts.
+            raise TransportError(unfinished(host, timeout))
     return b"".join(chunks)
+
+
+def _arriving(response: requests.Response) -> Iterator[bytes]:
+    """Yield the body as it arrives, raising what `iter_content` raises.
+
+    `iter_content` waits until a whole chunk is in, however slowly it comes;
+    `read1` returns what one read of the socket brought.
+    """
+    try:
+        while chunk := response.raw.read1(CHUNK_BYTES, decode_content=True):
+            yield chunk
+    except urllib3.exceptions.ProtocolError as error:
+        raise requests.exceptions.ChunkedEncodingError(error) from None
+    except urllib3.exceptions.DecodeError as error:
+        raise requests.exceptions.ContentDecodingError(error) from None
+    except urllib3.exceptions.ReadTimeoutError as error:
+        raise requests.exceptions.ConnectionError(error) from None
+    except urllib3.exceptions.SSLError as error:
+        raise requests.exceptions.SSLError(error) from None
+
+
+def unfinished(host: str, timeout: float) -> str:
+    return f"{host} did not finish its answer within {timeout:.1f}s"
 
 
 def _why(error: Exception) -> str:

@@ -3,12 +3,18 @@
 The in-memory copy is what makes a Redis restart harmless: when Redis comes back
 (or turns out to have lost its keys) every latest result is written again, so the
 API never shows services as unknown just because Redis restarted.
+
+Any Redis error counts as an outage, not only a lost connection: a wrong database
+index or a key of the wrong type fails every write just as surely, and neither may
+stop the collector or fill its log with tracebacks.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+
+from redis.exceptions import RedisError
 
 from shared.config import Config
 from shared.model import SEVERITY, ProbeResult, Status, StoredResult, to_iso
@@ -29,11 +35,14 @@ class Recorder:
         """Start from what Redis holds, so a restart neither re-logs nor resets `since`."""
         try:
             stored = self.store.read_many(list(self.kinds))
-        except UNREACHABLE as error:
+        except RedisError as error:
             self.redis_failed(error)
             return
+        usable = {
+            name: item for name, item in stored.items() if item and writable(item)
+        }
         with self._lock:
-            self._latest.update({name: item for name, item in stored.items() if item})
+            self._latest.update(usable)
 
     def record(self, service: str, result: ProbeResult) -> None:
         with self._lock:
@@ -49,7 +58,7 @@ class Recorder:
             self.store.write(stored)
             if not unchanged:
                 self.store.push_event(change_event(service, previous, result))
-        except UNREACHABLE as error:
+        except RedisError as error:
             self.redis_failed(error)
             return
         self.redis_succeeded()
@@ -68,8 +77,9 @@ class Recorder:
             first, self._redis_ok = self._redis_ok, False
         if first:
             log.warning(
-                "redis unreachable (%s): results are kept in memory until it is back",
-                type(error).__name__,
+                "redis %s (%s): results are kept in memory until it is back",
+                "unreachable" if isinstance(error, UNREACHABLE) else "failing",
+                describe(error),
             )
 
     def redis_succeeded(self) -> None:
@@ -80,7 +90,7 @@ class Recorder:
         log.info("redis reachable again")
         try:
             self.republish()
-        except UNREACHABLE as error:
+        except RedisError as error:
             self.redis_failed(error)
 
     def latest(self) -> dict[str, StoredResult]:
@@ -105,6 +115,32 @@ class Recorder:
             result.status.value,
             f": {result.reason}" if result.reason else "",
         )
+
+
+def writable(stored: StoredResult) -> bool:
+    """Whether `stored` can be written; False, with a warning, when it cannot.
+
+    An instant Python can read but not convert to UTC (year 1 at +14:00) would
+    raise at every write of the service, its `since` being carried over while
+    the status holds. Left out, it is replaced by a fresh result.
+    """
+    try:
+        stored.to_json()
+    except (OverflowError, ValueError, TypeError) as error:
+        log.warning(
+            "service=%s has a stored result that cannot be written (%s): "
+            "a fresh result replaces it",
+            stored.service,
+            describe(error),
+        )
+        return False
+    return True
+
+
+def describe(error: Exception) -> str:
+    """The error's class and the first line of its message."""
+    lines = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {lines[0]}" if lines else type(error).__name__
 
 
 def change_event(

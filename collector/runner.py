@@ -14,8 +14,10 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import replace
+from typing import Any
 
 from collector.probes import Deadline, MissingSetting, Probe
+from collector.probes.base import SCALAR
 from shared.model import ProbeResult, utcnow
 from shared.redact import scrub
 
@@ -58,7 +60,7 @@ class ServiceRunner:
             if result is None:
                 return None
 
-        result = clean(result).stamped(utcnow())
+        result = clean(self.service.name, result).stamped(utcnow())
         self.record(self.service.name, result)
         return result
 
@@ -105,19 +107,38 @@ class ServiceRunner:
             return ProbeResult.down(f"probe failed: {type(error).__name__}: {error}")
 
 
-def clean(result: ProbeResult) -> ProbeResult:
-    """Scrub the reason and every text value, and shorten the reason.
+def clean(service: str, result: ProbeResult) -> ProbeResult:
+    """Scrub the reason and every text value, drop non-scalar values, shorten the reason.
 
     All of it is stored, logged and served; a vendor that echoes a key back in an
     error or a field must not get it into any of those.
     """
-    values = {
-        name: scrub(value) if isinstance(value, str) else value
-        for name, value in result.values.items()
-    }
-    reason = result.reason
-    if reason is not None:
-        reason = scrub(" ".join(reason.split()))
-        if len(reason) > MAX_REASON:
-            reason = reason[: MAX_REASON - 1] + "…"
-    return replace(result, reason=reason, values=values)
+    return replace(
+        result, reason=clean_reason(result.reason), values=clean_values(service, result)
+    )
+
+
+def clean_values(service: str, result: ProbeResult) -> dict[str, Any]:
+    values = {}
+    for name, value in result.values.items():
+        if isinstance(value, SCALAR):
+            values[name] = scrub(value) if isinstance(value, str) else value
+            continue
+        # `scrub` reads text only, so an object or a list would carry a key past it.
+        # Probes read single values; one that did not has a bug, and it is dropped.
+        log.warning(
+            "service=%s measurement=%s dropped: a %s is not a single value",
+            service,
+            name,
+            type(value).__name__,
+        )
+    return values
+
+
+def clean_reason(reason: str | None) -> str | None:
+    if reason is None:
+        return None
+    reason = scrub(" ".join(reason.split()))
+    if len(reason) > MAX_REASON:
+        reason = reason[: MAX_REASON - 1] + "…"
+    return reason

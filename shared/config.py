@@ -16,6 +16,7 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
+from urllib.parse import parse_qs, urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -24,7 +25,11 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
-SERVICE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
+# Used with fullmatch: `$` would also match before a final newline ("db\n").
+SERVICE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,63}")
+# ASCII digits only: str.isdigit() also takes "²", which int() refuses.
+PORT_TEXT = re.compile(r"[0-9]{1,5}")
+DATABASE_TEXT = re.compile(r"[0-9]{1,5}")
 
 
 class ConfigError(Exception):
@@ -42,7 +47,10 @@ class Strict(BaseModel):
 
     # Strict: TOML has real types, so `interval = true` or `workers = "4"` is a
     # mistake to report, not a value to coerce (lax mode reads true as 1 second).
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    # TOML also has `inf` and `nan`, which pass `gt=0` or slip past every bound.
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, strict=True, allow_inf_nan=False
+    )
 
 
 class CollectorSettings(Strict):
@@ -142,27 +150,65 @@ class Settings:
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> Settings:
         environ = os.environ if environ is None else environ
         port_text = environ.get("PORT", "5000")
-        if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        if not PORT_TEXT.fullmatch(port_text) or not 0 < int(port_text) < 65536:
             raise ConfigError(
                 "environment", [("PORT", f"not a TCP port: {port_text!r}")]
             )
         redis_url = environ.get("REDIS_URL") or None
-        if redis_url is not None and not redis_url.startswith(REDIS_SCHEMES):
-            # The value is not echoed: a Redis URL may carry a password.
-            schemes = ", ".join(REDIS_SCHEMES)
-            raise ConfigError(
-                "environment", [("REDIS_URL", f"must start with {schemes}")]
-            )
+        if redis_url is not None:
+            _check_redis_url(redis_url)
+        api_key = environ.get("STATUS_API_KEY") or None
+        if api_key is not None:
+            _check_api_key(api_key)
         log_level = environ.get("LOG_LEVEL", "INFO").upper()
         if log_level not in LOG_LEVELS:
             levels = ", ".join(LOG_LEVELS)
             raise ConfigError("environment", [("LOG_LEVEL", f"one of {levels}")])
         return cls(
             redis_url=redis_url,
-            api_key=environ.get("STATUS_API_KEY") or None,
+            api_key=api_key,
             port=int(port_text),
             log_level=log_level,
         )
+
+
+def _check_redis_url(url: str) -> None:
+    """Raise ConfigError for a URL redis-py would refuse or misread.
+
+    The value is never echoed: a Redis URL may carry a password.
+    """
+    if not url.startswith(REDIS_SCHEMES):
+        schemes = ", ".join(REDIS_SCHEMES)
+        raise ConfigError("environment", [("REDIS_URL", f"must start with {schemes}")])
+    problem = _redis_url_problem(url)
+    if problem is not None:
+        raise ConfigError("environment", [("REDIS_URL", problem)])
+
+
+def _redis_url_problem(url: str) -> str | None:
+    from redis.connection import parse_url
+
+    try:
+        parse_url(url)
+    except ValueError:
+        return "cannot be read as a Redis URL (check its port and query)"
+    # redis-py reads the path as the database number but quietly takes database 0
+    # when it is not one (`redis://host/abc`); `?db=` wins over the path.
+    parts = urlsplit(url)
+    database = "" if parts.scheme == "unix" else parts.path.removeprefix("/")
+    database = parse_qs(parts.query).get("db", [database])[0]
+    if database and not DATABASE_TEXT.fullmatch(database):
+        return "its database must be a number, as in redis://host:6379/0"
+    return None
+
+
+def _check_api_key(api_key: str) -> None:
+    # Clients send it in a header, which carries printable ASCII only, and a server
+    # strips the spaces around a header's value: such a key could never match.
+    if api_key.isascii() and api_key.isprintable() and api_key == api_key.strip():
+        return
+    problem = "must be printable ASCII without spaces around it (an HTTP header)"
+    raise ConfigError("environment", [("STATUS_API_KEY", problem)])
 
 
 OptionModels = Mapping[str, type[BaseModel]]
@@ -249,7 +295,7 @@ def _parse_service(
     problems: list[tuple[str, str]],
 ) -> ServiceConfig | None:
     where = f"services.{name}"
-    if not SERVICE_NAME.match(name):
+    if not SERVICE_NAME.fullmatch(name):
         problems.append(
             (where, "a service name is a letter then letters, digits, _ or -")
         )

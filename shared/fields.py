@@ -27,25 +27,25 @@ ABSENT: Any = object()
 def format_latency(value: Any, now: datetime) -> str:
     if value is ABSENT or value is None:
         return NOT_MEASURED
-    return f"{round(value)}ms"
+    return f"{round(_number(value))}ms"
 
 
 def format_share(value: Any, now: datetime) -> str:
     if value is ABSENT or value is None:
         return NOT_MEASURED
-    return f"{round(value)}%"
+    return f"{round(_number(value))}%"
 
 
 def format_large_count(value: Any, now: datetime) -> str:
     if value is ABSENT or value is None:
         return NOT_MEASURED
-    return f"{int(value):,}"
+    return f"{int(_number(value)):,}"
 
 
 def format_small_count(value: Any, now: datetime) -> int | None:
     if value is ABSENT or value is None:
         return None
-    return int(value)
+    return int(_number(value))
 
 
 def format_name(value: Any, now: datetime) -> str:
@@ -60,9 +60,7 @@ def format_time_since(value: Any, now: datetime) -> str:
         return NOT_MEASURED
     if value is None:
         return "Never"
-    instant = from_iso(value)
-    assert instant is not None
-    seconds = max(0, int((now - instant).total_seconds()))
+    seconds = max(0, int((now - _instant(value)).total_seconds()))
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
         if seconds >= size:
             return f"{seconds // size}{unit} ago"
@@ -75,10 +73,23 @@ def format_time_until(value: Any, now: datetime) -> str:
         return NOT_MEASURED
     if value is None:
         return "None"
-    instant = from_iso(value)
-    assert instant is not None
-    seconds = (instant - now).total_seconds()
+    seconds = (_instant(value) - now).total_seconds()
     return f"{max(0, math.ceil(seconds / 60))}m"
+
+
+def _number(value: Any) -> Any:
+    # JSON's true would pass for 1 (a bool is an int in Python): "1ms", "1%".
+    if isinstance(value, bool):
+        raise TypeError("a boolean is no measurement")
+    return value
+
+
+def _instant(value: Any) -> datetime:
+    """A stored instant; ValueError for "", a number or anything else not ISO text."""
+    instant = from_iso(value)
+    if instant is None:
+        raise ValueError("an empty instant")
+    return instant
 
 
 Formatter = Callable[[Any, datetime], Any]
@@ -175,11 +186,12 @@ def _shown(service: str, measurement: Measurement, value: Any, now: datetime) ->
     # was meant, say) must cost one field, not the whole document of nine services.
     try:
         return measurement.format(value, now)
-    except (TypeError, ValueError, OverflowError):
+    except (TypeError, ValueError, ArithmeticError) as error:
         log.warning(
-            "cannot show measurement service=%s name=%s value=%.80r",
+            "cannot show measurement service=%s name=%s value=%.80r: %s",
             service,
             measurement.name,
             value,
+            error,
         )
         return measurement.format(ABSENT, now)

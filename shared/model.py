@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import enum
 import json
+import math
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -44,16 +45,27 @@ def to_iso(instant: datetime | None) -> str | None:
     """Format an instant as ISO 8601 UTC with its offset; naive means UTC."""
     if instant is None:
         return None
-    if instant.tzinfo is None:
-        instant = instant.replace(tzinfo=UTC)
-    return instant.astimezone(UTC).isoformat(timespec="seconds")
+    return _in_utc(instant).isoformat(timespec="seconds")
 
 
 def from_iso(text: str | None) -> datetime | None:
-    if not text:
+    """Read an ISO 8601 instant into UTC; raise ValueError when it is not one."""
+    if text is None or text == "":
         return None
-    instant = datetime.fromisoformat(text)
-    return instant if instant.tzinfo else instant.replace(tzinfo=UTC)
+    if not isinstance(text, str):
+        raise ValueError(f"not an ISO 8601 instant: {type(text).__name__}")
+    return _in_utc(datetime.fromisoformat(text))
+
+
+def _in_utc(instant: datetime) -> datetime:
+    """The instant in UTC; naive means UTC. ValueError when UTC cannot hold it."""
+    if instant.tzinfo is None:
+        instant = instant.replace(tzinfo=UTC)
+    try:
+        return instant.astimezone(UTC)
+    except OverflowError:
+        # Year 1 at +14:00 is still year 0 in UTC: Python has no such date.
+        raise ValueError(f"instant out of range in UTC: {instant!r}") from None
 
 
 @dataclass(frozen=True)
@@ -121,25 +133,70 @@ class StoredResult:
             "since": to_iso(self.since),
             "values": result.values,
         }
-        return json.dumps(document, separators=(",", ":"), default=str)
+        # NaN would be written as `NaN`, which is not JSON: from_json refuses it, and
+        # so would every other reader. Not a number is nothing measured.
+        return json.dumps(_finite_only(document), separators=(",", ":"), default=str)
 
     @classmethod
     def from_json(cls, text: str | bytes) -> StoredResult:
         """Parse a stored result; raise ValueError when it is not one."""
         try:
-            document = json.loads(text)
-            result = ProbeResult(
-                status=Status(document["status"]),
-                reason=document.get("reason"),
-                latency_ms=document.get("latency_ms"),
-                values=dict(document.get("values") or {}),
-                checked_at=from_iso(document.get("checked_at")),
+            document = json.loads(
+                text, parse_constant=_not_a_number, parse_float=_finite
             )
             return cls(
-                service=document["service"],
-                kind=document.get("kind", ""),
-                result=result,
+                service=_text(document["service"], "service"),
+                kind=_text(document.get("kind", ""), "kind"),
+                result=_result_of(document),
                 since=from_iso(document.get("since")),
             )
-        except (KeyError, TypeError, AttributeError, json.JSONDecodeError) as error:
+        except _UNREADABLE as error:
             raise ValueError(f"not a stored probe result: {error}") from error
+
+
+# What parsing a value statusd never wrote can raise; RecursionError is JSON nested
+# thousands deep.
+_UNREADABLE = (KeyError, TypeError, AttributeError, ValueError, RecursionError)
+
+
+def _result_of(document: dict[str, Any]) -> ProbeResult:
+    values = document.get("values")
+    if values is not None and not isinstance(values, dict):
+        # dict() would read ["ab", "cd"] as {"a": "b", "c": "d"}.
+        raise ValueError(f"values is not an object: {type(values).__name__}")
+    reason = document.get("reason")
+    return ProbeResult(
+        status=Status(document["status"]),
+        reason=None if reason is None else _text(reason, "reason"),
+        latency_ms=document.get("latency_ms"),
+        values=dict(values or {}),
+        checked_at=from_iso(document.get("checked_at")),
+    )
+
+
+def _text(value: Any, name: str) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"{name} is not text: {type(value).__name__}")
+    return value
+
+
+def _finite_only(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {key: _finite_only(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite_only(item) for item in value]
+    return value
+
+
+def _not_a_number(constant: str) -> float:
+    # json.loads reads NaN and Infinity, which no JSON reader downstream accepts.
+    raise ValueError(f"{constant} is not a JSON number")
+
+
+def _finite(text: str) -> float:
+    number = float(text)
+    if not math.isfinite(number):
+        raise ValueError(f"{text} is out of the range of a float")
+    return number

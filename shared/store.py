@@ -2,7 +2,8 @@
 
 The collector writes; the API only reads. Every key comes from `shared.keys`.
 Redis errors are not caught here: the collector and the API each decide what an
-unreachable Redis means for them.
+unreachable Redis means for them. The one exception is a heartbeat key of the wrong
+type, which reads as no heartbeat.
 """
 
 from __future__ import annotations
@@ -81,12 +82,30 @@ class StatusStore:
         return not existed
 
     def heartbeat(self) -> dict[str, Any] | None:
-        # Text, not bytes: the client decodes responses (see connect()).
-        text = cast(str | None, self.client.get(keys.HEARTBEAT))
-        return _load_object(text, keys.HEARTBEAT) if text else None
+        """The collector's heartbeat; None when there is none or it is unreadable."""
+        return _read_heartbeat(self.client)
 
-    def forget_heartbeat(self) -> None:
-        self.client.delete(keys.HEARTBEAT)
+    def forget_heartbeat(self, instance: str | None = None) -> None:
+        """Delete the heartbeat; given `instance`, only while that collector wrote it.
+
+        Two collectors on one Redis must not delete each other's heartbeat when one
+        of them stops. WATCH makes the read and the delete one step: should the
+        other collector beat in between, the delete is not carried out.
+        """
+        if instance is None:
+            self.client.delete(keys.HEARTBEAT)
+            return
+        with self.client.pipeline() as pipe:
+            try:
+                pipe.watch(keys.HEARTBEAT)
+                current = _read_heartbeat(pipe)
+                if current is None or current.get("instance") != instance:
+                    return
+                pipe.multi()
+                pipe.delete(keys.HEARTBEAT)
+                pipe.execute()
+            except redis.exceptions.WatchError:
+                pass  # another collector beat meanwhile: the heartbeat is not ours
 
     def push_event(self, event: dict[str, Any]) -> None:
         pipe = self.client.pipeline(transaction=False)
@@ -132,6 +151,19 @@ class StatusStore:
                 "ignoring unreadable result key=%s: %s", keys.service(service), error
             )
             return None
+
+
+def _read_heartbeat(client: redis.Redis) -> dict[str, Any] | None:
+    try:
+        # Text, not bytes: the client decodes responses (see connect()).
+        text = cast(str | None, client.get(keys.HEARTBEAT))
+    except redis.exceptions.ResponseError as error:
+        if not str(error).startswith("WRONGTYPE"):
+            raise
+        # Not written by statusd (a list, a hash...); the next beat replaces it.
+        log.warning("ignoring key=%s: it holds the wrong type", keys.HEARTBEAT)
+        return None
+    return _load_object(text, keys.HEARTBEAT) if text else None
 
 
 def _load_object(text: str, key: str) -> dict[str, Any] | None:

@@ -7,13 +7,16 @@
     statusd demo      everything, against local imitations of every service
 
 Exit codes: 0 done, 2 bad command line, 3 bad configuration, 4 cannot start
-(a port in use, say). Errors are one clear line on stderr, never a traceback.
+(a port in use, say), 141 the reader of the output left (`statusd check | head`),
+as for any tool ended by SIGPIPE. Errors are one clear line on stderr, never a
+traceback.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -29,6 +32,7 @@ log = logging.getLogger(__name__)
 
 EXIT_CONFIG = 3
 EXIT_START = 4
+EXIT_BROKEN_PIPE = 128 + 13  # what a shell reports for a tool ended by SIGPIPE
 
 
 class StartError(Exception):
@@ -47,7 +51,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         from statusd.logs import setup
 
         setup(settings.log_level)
-        return int(args.run(args, settings) or 0)
+        code = int(args.run(args, settings) or 0)
+        sys.stdout.flush()  # here, where a closed pipe can still be caught
+        return code
+    except BrokenPipeError:
+        _silence_stdout()
+        return EXIT_BROKEN_PIPE
     except ConfigError as error:
         print(f"statusd: configuration error\n{error}", file=sys.stderr)
         return EXIT_CONFIG
@@ -58,6 +67,39 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
+def _silence_stdout() -> None:
+    """Send what is left of the output nowhere, so that exiting raises nothing more.
+
+    Python flushes stdout once more on its way out, and a pipe whose reader has
+    gone would fail that flush with an "Exception ignored" message.
+    """
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass  # not a file of this process (a test's capture, say): nothing to flush
+
+
+def port_number(text: str) -> int:
+    """An argparse type: a TCP port, 0 (any free port) to 65535."""
+    return _whole_number(text, 0, 65535, "a port from 0 to 65535")
+
+
+def worker_count(text: str) -> int:
+    """An argparse type: how many worker processes, at least one."""
+    return _whole_number(text, 1, None, "a whole number, at least 1")
+
+
+def _whole_number(text: str, low: int, high: int | None, wanted: str) -> int:
+    if not (text.isascii() and text.isdigit()) or len(text) > 9:
+        raise argparse.ArgumentTypeError(f"{text!r} is not {wanted}")
+    number = int(text)
+    if number < low or (high is not None and number > high):
+        raise argparse.ArgumentTypeError(f"{text!r} is not {wanted}")
+    return number
+
+
 def make_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="statusd", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -65,7 +107,7 @@ def make_parser() -> argparse.ArgumentParser:
     up = commands.add_parser("up", help="collector and API in one process")
     _common(up, host="127.0.0.1")
     up.add_argument(
-        "--redis-port", type=int, default=0, help="embedded Redis port (0: any)"
+        "--redis-port", type=port_number, default=0, help="embedded Redis port (0: any)"
     )
     up.set_defaults(run=run_up)
 
@@ -78,7 +120,7 @@ def make_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="serve the API with gunicorn")
     _common(serve, host="0.0.0.0")
     serve.add_argument(
-        "--workers", type=int, default=2, help="gunicorn worker processes"
+        "--workers", type=worker_count, default=2, help="gunicorn worker processes"
     )
     serve.set_defaults(run=run_serve)
 
@@ -93,7 +135,7 @@ def make_parser() -> argparse.ArgumentParser:
         "--host", default="127.0.0.1", help="address to listen on (127.0.0.1)"
     )
     demo.add_argument(
-        "--port", type=int, default=None, help="port (default $PORT or 5000)"
+        "--port", type=port_number, default=None, help="port (default $PORT or 5000)"
     )
     demo.set_defaults(run=run_demo)
     return parser
@@ -105,7 +147,7 @@ def _common(command: argparse.ArgumentParser, host: str) -> None:
     )
     command.add_argument("--host", default=host, help=f"address to listen on ({host})")
     command.add_argument(
-        "--port", type=int, default=None, help="port (default $PORT or 5000)"
+        "--port", type=port_number, default=None, help="port (default $PORT or 5000)"
     )
 
 
@@ -148,8 +190,20 @@ def run_serve(args: argparse.Namespace, settings: Settings) -> int:
     config = load_config(args.config)
     app = build_api(config, _require_redis(settings), settings)
     port = _port(args, settings)
+    _ensure_free(args.host, port)
     serve_with_gunicorn(app, args.host, port, workers=args.workers)
     return 0
+
+
+def _ensure_free(host: str, port: int) -> None:
+    """Fail fast on a port in use: gunicorn would retry for seconds, then exit 1."""
+    from statusd.server import ensure_free
+
+    try:
+        ensure_free(host, port)
+    except OSError as error:
+        reason = error.strerror or str(error)
+        raise StartError(f"cannot listen on {host}:{port}: {reason}") from None
 
 
 def run_up(args: argparse.Namespace, settings: Settings) -> int:

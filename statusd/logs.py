@@ -23,3 +23,8 @@ def setup(level: str = "INFO") -> None:
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     # urllib3 logs full URLs at DEBUG.
     logging.getLogger("urllib3").setLevel(logging.INFO)
+    # It warns, with a whole traceback, at every answer whose headers it cannot
+    # parse: one vendor with malformed headers would repeat it at every probe. The
+    # probe reports what matters in its result; only errors are worth a log line.
+    for name in ("urllib3.connection", "urllib3.connectionpool"):
+        logging.getLogger(name).setLevel(logging.ERROR)

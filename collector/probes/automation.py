@@ -27,7 +27,9 @@ class AutomationOptions(DatabaseOptions):
     created_column: ColumnName = "created_at"
     success_value: str = "success"
     failure_values: list[str] = Field(default_factory=lambda: ["failed"])
-    rate_window_hours: float = Field(24, ge=1, description="window of successRate")
+    rate_window_hours: float = Field(
+        24, ge=1, le=24 * 366, description="window of successRate"
+    )
     max_failures_per_hour: int = Field(5, ge=0, description="more failures: degraded")
     min_success_rate: float | None = Field(
         None, ge=0, le=100, description="a lower success rate (percent) is degraded"

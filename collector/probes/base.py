@@ -24,6 +24,10 @@ from shared.model import ProbeResult
 from shared.redact import read_secret
 from shared.store import StatusStore, connect
 
+# What one measured value may be. An object or a list could hold anything a vendor
+# put there, a credential it echoes back included, and `scrub` reads only text.
+SCALAR = (str, int, float, bool, type(None))
+
 
 class Deadline:
     """A probe's time budget, so that a retry never runs past the hard timeout."""

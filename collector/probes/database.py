@@ -22,7 +22,7 @@ class DatabaseOptions(Strict):
 
 def table_name(value: str) -> str:
     """Accept `name` or `schema.name` only: names go into SQL, so nothing else passes."""
-    if not IDENTIFIER.match(value):
+    if not IDENTIFIER.fullmatch(value):
         raise ValueError(
             f"{value!r} is not a table name (letters, digits, _; schema.name)"
         )
@@ -30,7 +30,7 @@ def table_name(value: str) -> str:
 
 
 def column_name(value: str) -> str:
-    if not IDENTIFIER.match(value) or "." in value:
+    if not IDENTIFIER.fullmatch(value) or "." in value:
         raise ValueError(f"{value!r} is not a column name (letters, digits and _)")
     return value
 

@@ -12,7 +12,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator
 
 from collector.http import Answer, BadAnswer, TransportError, fetch, new_session
-from collector.probes.base import Deadline, Probe, ProbeContext
+from collector.probes.base import SCALAR, Deadline, Probe, ProbeContext
 from shared.config import ServiceConfig, Strict
 from shared.fields import MEASUREMENTS
 from shared.model import ProbeResult
@@ -99,11 +99,9 @@ class HttpProbe(Probe):
                 document = answer.json()
             except BadAnswer as error:
                 return ProbeResult.down(str(error), latency)
-            values, missing = extract_values(document, options.extract)
-            if missing:
-                return ProbeResult.degraded(
-                    f"answer lacks {missing}", latency, **values
-                )
+            values, problem = extract_values(document, options.extract)
+            if problem:
+                return ProbeResult.degraded(problem, latency, **values)
 
         if latency > options.degraded_ms:
             return ProbeResult.degraded(
@@ -143,16 +141,20 @@ def slow(latency_ms: int, threshold_ms: int) -> str:
 def extract_values(
     document: Any, paths: dict[str, str]
 ) -> tuple[dict[str, Any], str | None]:
-    """Read each measurement at its dotted path; name the first path that is missing."""
+    """Read each measurement at its dotted path; describe the first path that fails."""
     values: dict[str, Any] = {}
-    missing = None
+    problem = None
     for name, path in paths.items():
         found, value = dig(document, path)
-        if found:
+        if found and isinstance(value, SCALAR):
             values[name] = value
-        elif missing is None:
-            missing = path
-    return values, missing
+        elif problem is None:
+            problem = (
+                f"field {path} is not a single value"
+                if found
+                else f"answer lacks {path}"
+            )
+    return values, problem
 
 
 def dig(document: Any, path: str) -> tuple[bool, Any]:

@@ -82,9 +82,12 @@ class SchedulerProbe(Probe):
 
     def judge(self, jobs: int, earliest: float | None) -> ProbeResult:
         options: SchedulerOptions = self.options
-        next_run = (
-            datetime.fromtimestamp(earliest, UTC) if earliest is not None else None
-        )
+        try:
+            next_run = instant_of(earliest)
+        except (OverflowError, OSError, ValueError):
+            return ProbeResult.down(
+                f"job store holds a next run time that is no time: {earliest}"
+            )
         values: dict[str, Any] = {"jobs_queued": jobs, "next_run_at": to_iso(next_run)}
 
         if next_run is not None:
@@ -98,6 +101,13 @@ class SchedulerProbe(Probe):
         if jobs < options.min_jobs:
             return ProbeResult.degraded(f"{jobs} jobs in the job store", **values)
         return ProbeResult.operational(**values)
+
+
+def instant_of(unix_seconds: float | None) -> datetime | None:
+    """A job store's `next_run_time` as an instant; raise when it is out of range."""
+    if unix_seconds is None:
+        return None
+    return datetime.fromtimestamp(unix_seconds, UTC)
 
 
 def format_delay(seconds: float) -> str:

@@ -375,7 +375,7 @@ def safe_code(value: Any) -> str | None:
     """A vendor's error code if it looks like one; free text is never quoted."""
     if isinstance(value, int) and not isinstance(value, bool):
         value = str(value)
-    if isinstance(value, str) and ERROR_CODE.match(value):
+    if isinstance(value, str) and ERROR_CODE.fullmatch(value):
         return value
     return None
 

@@ -147,3 +147,54 @@ def test_error_answers_are_not_cached_either(fake_store) -> None:
     ):
         assert response.status_code in (401, 404, 405)
         assert response.headers["Cache-Control"] == "no-store"
+
+
+def answer_with_a_redis_error(*args: object, **kwargs: object) -> None:
+    raise redis.exceptions.ResponseError("DB index is out of range")
+
+
+@pytest.mark.parametrize(
+    ("path", "method"),
+    [
+        ("/api/system-status", "read_many"),
+        ("/metrics", "read_many"),
+        ("/metrics", "heartbeat"),
+    ],
+)
+def test_a_redis_error_answers_503_naming_its_class(
+    config: Config, fake_store: StatusStore, path: str, method: str
+) -> None:
+    setattr(fake_store, method, answer_with_a_redis_error)
+    client = create_app(config, fake_store, clock=lambda: NOW).test_client()
+
+    response = client.get(path)
+
+    assert response.status_code == 503
+    assert response.get_json() == {
+        "error": "status store error",
+        "detail": "Redis answered with an error (ResponseError)",
+    }
+    assert response.headers["Retry-After"] == str(RETRY_AFTER)
+
+
+@pytest.mark.integration
+def test_a_wrong_database_index_answers_503_and_says_no_more(
+    config: Config, real_redis: redis.Redis
+) -> None:
+    server = real_redis.connection_pool.connection_kwargs
+    host, port = server["host"], server["port"]
+    url = f"redis://{host}:{port}/4000"  # far beyond any server's `databases`
+    store = StatusStore(connect(url, timeout=1.0))
+    client = create_app(config, store, clock=lambda: NOW).test_client()
+
+    try:
+        data = client.get("/api/system-status")
+        health = client.get("/healthz")
+    finally:
+        store.client.close()
+
+    assert data.status_code == 503
+    assert "ResponseError" in data.get_json()["detail"]
+    assert str(port) not in data.get_data(as_text=True)
+    assert health.status_code == 200
+    assert health.get_json()["redis"] == "error"

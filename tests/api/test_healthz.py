@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+import redis
 from flask.testing import FlaskClient
 
 from api.app import create_app
 from shared import config as configuration
+from shared import keys
 from shared.config import Config
 from shared.store import StatusStore, connect
 
@@ -83,3 +85,56 @@ def test_it_answers_200_and_says_redis_is_unreachable(
 
 def test_it_is_never_cached(client: FlaskClient) -> None:
     assert client.get("/healthz").headers["Cache-Control"] == "no-store"
+
+
+def test_it_answers_200_and_names_a_redis_error_it_meets(
+    config: Config, fake_store: StatusStore
+) -> None:
+    def answer_with_an_error() -> None:
+        raise redis.exceptions.ResponseError("DB index is out of range")
+
+    fake_store.heartbeat = answer_with_an_error  # type: ignore[method-assign]
+    client = create_app(config, fake_store).test_client()
+
+    response = client.get("/healthz")
+
+    assert response.status_code == 200
+    assert response.get_json() == {
+        "status": "ok",
+        "redis": "error",
+        "redisError": "ResponseError",
+        "collector": None,
+    }
+
+
+def test_it_answers_200_whatever_type_the_heartbeat_key_has(
+    client: FlaskClient, fake_store: StatusStore
+) -> None:
+    fake_store.client.hset(keys.HEARTBEAT, "beat_at", "2025-12-28T10:29:58+00:00")
+
+    response = client.get("/healthz")
+
+    assert response.status_code == 200
+    assert response.get_json()["status"] == "ok"
+
+
+def test_metrics_never_fail_over_a_heartbeat_key_of_the_wrong_type(
+    config: Config, fake_store: StatusStore
+) -> None:
+    fake_store.client.rpush(keys.HEARTBEAT, "beat")
+    client = create_app(config, fake_store).test_client()
+
+    assert client.get("/metrics").status_code in (200, 503)
+
+
+@pytest.mark.parametrize(
+    "beat_at", [{"x": 1}, 12345, ["2025-12-28T10:29:58+00:00"]], ids=repr
+)
+def test_it_shows_only_a_last_beat_that_is_text(
+    client: FlaskClient, fake_store: StatusStore, beat_at: object
+) -> None:
+    fake_store.beat({"pid": 7, "beat_at": beat_at}, ttl=30)
+
+    body = client.get("/healthz").get_json()
+
+    assert body["collector"] == {"alive": True, "lastBeat": None}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -10,6 +11,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from api.app import create_app
 from shared import config as configuration
+from shared import keys
 from shared.model import ProbeResult, StoredResult, utcnow
 from shared.store import StatusStore, connect
 
@@ -100,3 +102,47 @@ def test_it_answers_503_when_redis_is_unreachable() -> None:
 
     assert response.status_code == 503
     assert response.get_json()["error"] == "status store unreachable"
+
+
+def store_raw(fake_store: StatusStore, name: str, **fields: object) -> None:
+    """Write a result as it might lie in Redis after someone edited it by hand."""
+    document = json.loads(
+        StoredResult(name, "sql", ProbeResult.operational(5).stamped(NOW)).to_json()
+    )
+    document.update(fields)
+    fake_store.client.set(keys.service(name), json.dumps(document))
+
+
+@pytest.mark.parametrize(
+    "latency",
+    ["fast", [1], {"ms": 5}, True, 10**400],
+    ids=["text", "list", "object", "true", "beyond-float"],
+)
+def test_a_latency_that_is_no_number_is_left_out_of_the_scrape(
+    client: FlaskClient, fake_store: StatusStore, latency: object
+) -> None:
+    store_raw(fake_store, "sqlDatabase", latency_ms=latency)
+    store_raw(fake_store, "groqCloud", latency_ms=250)
+
+    found = samples(client)
+
+    latencies = {
+        labels: value
+        for (name, labels), value in found.items()
+        if name == "statusd_service_latency_seconds"
+    }
+    assert latencies == {(("service", "groqCloud"),): 0.25}
+    sql = (("kind", "sql"), ("service", "sqlDatabase"), ("status", "operational"))
+    assert found[("statusd_service_status", sql)] == 1.0
+
+
+def test_a_result_checked_in_the_future_counts_as_unknown(
+    client: FlaskClient, fake_store: StatusStore
+) -> None:
+    store(fake_store, "sqlDatabase", ProbeResult.operational(5), age=-3600)
+
+    found = samples(client)
+
+    labels = (("kind", "sql"), ("service", "sqlDatabase"))
+    assert found[("statusd_service_status", (*labels, ("status", "unknown")))] == 1.0
+    assert found[("statusd_service_status", (*labels, ("status", "operational")))] == 0

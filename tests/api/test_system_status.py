@@ -13,6 +13,7 @@ from flask.testing import FlaskClient
 
 from api.app import create_app
 from shared import config as configuration
+from shared import keys
 from shared.config import Config
 from shared.model import ProbeResult, Status, StoredResult, to_iso
 from shared.store import StatusStore
@@ -359,3 +360,156 @@ def test_a_request_with_the_key_gets_the_document(locked: FlaskClient) -> None:
 
 def test_without_a_configured_key_no_header_is_needed(client: FlaskClient) -> None:
     assert client.get("/api/system-status").status_code == 200
+
+
+def put_raw(store: StatusStore, service: str, text: str) -> None:
+    store.client.set(keys.service(service), text)
+
+
+def a_stored(service: str, **fields: Any) -> str:
+    """A result as statusd writes it, with `fields` changed by hand."""
+    stored = StoredResult(
+        service, "test", ProbeResult.operational(8).stamped(NOW - timedelta(seconds=10))
+    )
+    document = json.loads(stored.to_json())
+    document.update(fields)
+    return json.dumps(document)
+
+
+def strict_json(text: str) -> Any:
+    def refuse(constant: str) -> None:
+        raise AssertionError(f"{constant} in the answer is not JSON")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+ODD_STORED = {
+    "last event empty": (
+        "webhooksConfig",
+        a_stored("webhooksConfig", values={"last_event_at": ""}),
+    ),
+    "last event zero": (
+        "webhooksConfig",
+        a_stored("webhooksConfig", values={"last_event_at": 0}),
+    ),
+    "last event false": (
+        "webhooksConfig",
+        a_stored("webhooksConfig", values={"last_event_at": False}),
+    ),
+    "last event object": (
+        "webhooksConfig",
+        a_stored("webhooksConfig", values={"last_event_at": {}}),
+    ),
+    "next run empty": ("scheduler", a_stored("scheduler", values={"next_run_at": ""})),
+    "next run zero": ("scheduler", a_stored("scheduler", values={"next_run_at": 0})),
+    "last triggered year 1": (
+        "automation",
+        a_stored(
+            "automation", values={"last_triggered_at": "0001-01-01T00:00:00+14:00"}
+        ),
+    ),
+    "hooks text": (
+        "webhooksConfig",
+        a_stored("webhooksConfig", values={"active_hooks": "many"}),
+    ),
+    "latency text": ("sqlDatabase", a_stored("sqlDatabase", latency_ms="fast")),
+    "latency list": ("sqlDatabase", a_stored("sqlDatabase", latency_ms=[1])),
+    "checked year 1": (
+        "sqlDatabase",
+        a_stored("sqlDatabase", checked_at="0001-01-01T00:00:00+14:00"),
+    ),
+    "checked year 9999": (
+        "sqlDatabase",
+        a_stored("sqlDatabase", checked_at="9999-12-31T23:00:00-14:00"),
+    ),
+    "since year 1": (
+        "sqlDatabase",
+        a_stored("sqlDatabase", since="0001-01-01T00:00:00+14:00"),
+    ),
+    "reason object": ("sqlDatabase", a_stored("sqlDatabase", reason={"a": 1})),
+    "reason NaN": (
+        "sqlDatabase",
+        a_stored("sqlDatabase", reason="(nan)").replace('"(nan)"', "NaN"),
+    ),
+    "hooks Infinity": (
+        "webhooksConfig",
+        a_stored("webhooksConfig", values={"active_hooks": "(inf)"}).replace(
+            '"(inf)"', "Infinity"
+        ),
+    ),
+    "values pairs": ("sqlDatabase", a_stored("sqlDatabase", values=["ab", "cd"])),
+    "nested deep": ("sqlDatabase", "[" * 50_000 + "]" * 50_000),
+}
+
+
+@pytest.mark.parametrize(("service", "text"), ODD_STORED.values(), ids=list(ODD_STORED))
+def test_an_odd_stored_value_never_costs_the_document(
+    client: FlaskClient, fake_store: StatusStore, service: str, text: str
+) -> None:
+    put_everything(fake_store)
+    put_raw(fake_store, service, text)
+
+    response = client.get("/api/system-status")
+
+    assert response.status_code == 200
+    document = strict_json(response.get_data(as_text=True))
+    assert list(document) == list(CONTRACT_EXAMPLE)
+    assert list(document[service])[:-2] == list(CONTRACT_EXAMPLE[service])
+    others = [name for name in MEASURED if name != service]
+    assert all(document[name]["reason"] is None for name in others)
+
+
+@pytest.mark.parametrize(
+    ("service", "values", "field", "shown"),
+    [
+        (
+            "webhooksConfig",
+            {"active_hooks": 2, "last_event_at": ""},
+            "lastEvent",
+            "N/A",
+        ),
+        ("scheduler", {"jobs_queued": 1, "next_run_at": False}, "nextRun", "N/A"),
+        ("webhooksConfig", {"active_hooks": "many"}, "activeHooks", None),
+    ],
+)
+def test_an_odd_measurement_costs_only_its_own_field(
+    client: FlaskClient,
+    fake_store: StatusStore,
+    service: str,
+    values: dict[str, Any],
+    field: str,
+    shown: Any,
+) -> None:
+    put(fake_store, service, ProbeResult.operational(None, **values))
+
+    entry = fetch(client)[service]
+
+    assert entry["status"] == "operational"
+    assert entry[field] == shown
+
+
+def test_a_result_checked_well_in_the_future_reads_unknown(
+    client: FlaskClient, fake_store: StatusStore, config: Config, clock: Clock
+) -> None:
+    ahead = NOW + timedelta(seconds=61)
+    put(fake_store, "sqlDatabase", ProbeResult.operational(8), ahead)
+
+    entry = fetch(client)["sqlDatabase"]
+
+    assert entry["status"] == "unknown"
+    assert entry["reason"] == "checked in the future (clock skew?)"
+    assert entry["checkedAt"] == to_iso(ahead)
+    assert entry["latency"] == "N/A"
+
+
+def test_a_result_a_little_ahead_of_the_api_s_clock_still_counts(
+    client: FlaskClient, fake_store: StatusStore
+) -> None:
+    put(
+        fake_store,
+        "sqlDatabase",
+        ProbeResult.operational(8),
+        NOW + timedelta(seconds=60),
+    )
+
+    assert fetch(client)["sqlDatabase"]["status"] == "operational"

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import itertools
 import json
+import logging
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -103,13 +105,16 @@ class Harness:
         plans: dict[str, Plan],
         heartbeat_interval: float = 5.0,
         heartbeat_ttl: float = 30.0,
+        workers: int | None = None,
     ) -> Collector:
         services = tuple(
             ServiceConfig(name, "fake", plan.interval, plan.timeout, 180.0, {})
             for name, plan in plans.items()
         )
         settings = CollectorSettings(
-            heartbeat_interval=heartbeat_interval, heartbeat_ttl=heartbeat_ttl
+            workers=workers,
+            heartbeat_interval=heartbeat_interval,
+            heartbeat_ttl=heartbeat_ttl,
         )
         config = Config("test.toml", services, settings)
         self.calls.update({name: Calls() for name in plans})
@@ -266,6 +271,116 @@ def test_it_writes_every_result_again_after_redis_lost_its_keys(
     assert wait_until(lambda: all_recorded(harness.store, list(plans)), 3.0)
     assert harness.store.read_many(list(plans)) == before
     assert [len(harness.calls[name].started) for name in plans] == [1, 1, 1]
+
+
+def test_it_keeps_its_heartbeat_while_hung_probes_hold_every_worker(
+    harness: Harness, fake_redis: redis.Redis
+):
+    hung = Plan(interval=60.0, timeout=30.0, takes=None)
+    collector = harness.collector(
+        {"first": hung, "second": hung}, heartbeat_interval=0.1, workers=1
+    )
+    collector.start()
+    assert wait_until(lambda: harness.calls["first"].started)
+
+    assert wait_until(lambda: fake_redis.exists(keys.HEARTBEAT), 3.0)
+    fake_redis.delete(keys.HEARTBEAT)
+
+    assert wait_until(lambda: fake_redis.exists(keys.HEARTBEAT), 3.0)
+    # Only one worker: the second probe is still waiting for it.
+    assert harness.calls["second"].started == []
+
+
+def test_it_warns_at_start_when_another_collector_beats(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+):
+    other = harness.collector({"groqCloud": Plan()})
+    other.beat()
+    collector = harness.collector({"groqCloud": Plan()})
+
+    collector.start()
+
+    warnings = [
+        line.getMessage()
+        for line in caplog.records
+        if line.name == "collector.daemon" and line.levelno == logging.WARNING
+    ]
+    assert len(warnings) == 1
+    assert warnings[0].startswith("another collector seems to be running")
+    assert f"pid={os.getpid()}" in warnings[0]
+    assert f"host={socket.gethostname()}" in warnings[0]
+    assert "both will write" in warnings[0]
+
+
+def test_it_does_not_warn_of_itself_or_of_no_collector(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+):
+    collector = harness.collector({"groqCloud": Plan()})
+    collector.start()
+    assert wait_until(lambda: harness.store.heartbeat())
+    collector.stop()
+
+    assert not [
+        line for line in caplog.records if "another collector" in line.getMessage()
+    ]
+
+
+def test_it_leaves_the_heartbeat_of_another_collector_on_stop(
+    harness: Harness, fake_redis: redis.Redis
+):
+    first = harness.collector({"groqCloud": Plan()})
+    first.start()
+    assert wait_until(lambda: fake_redis.exists(keys.HEARTBEAT))
+    second = harness.collector({"groqCloud": Plan()})
+    second.beat()
+
+    first.stop()
+
+    heartbeat = harness.store.heartbeat()
+    assert heartbeat is not None
+    assert heartbeat["instance"] == second.instance != first.instance
+
+
+@pytest.fixture
+def wrong_index_store(real_redis: redis.Redis) -> Iterator[StatusStore]:
+    """A store on the real Redis, at a database index the server does not have."""
+    server = real_redis.connection_pool.connection_kwargs
+    url = f"redis://{server['host']}:{server['port']}/4000"
+    store = StatusStore(connect(url, timeout=1.0))
+    yield store
+    store.client.close()
+
+
+@pytest.mark.integration
+def test_it_runs_without_a_traceback_on_a_database_index_redis_refuses(
+    wrong_index_store: StatusStore, caplog: pytest.LogCaptureFixture
+):
+    harness = Harness(wrong_index_store)
+    try:
+        collector = harness.collector({"groqCloud": Plan()}, heartbeat_interval=0.1)
+        collector.start()
+        assert wait_until(lambda: "groqCloud" in collector.recorder.latest())
+        time.sleep(0.3)  # a few heartbeats, each failing
+        collector.stop()
+    finally:
+        harness.close()
+
+    assert not [line for line in caplog.records if line.exc_info]
+    failing = [line for line in caplog.records if "redis failing" in line.getMessage()]
+    assert len(failing) == 1
+    assert "ResponseError: DB index is out of range" in failing[0].getMessage()
+
+
+def test_it_refreshes_a_heartbeat_key_of_the_wrong_type(
+    harness: Harness, fake_redis: redis.Redis, caplog: pytest.LogCaptureFixture
+):
+    fake_redis.rpush(keys.HEARTBEAT, "not", "json")
+    collector = harness.collector({"groqCloud": Plan()})
+
+    collector.start()
+
+    assert wait_until(lambda: harness.store.heartbeat())
+    assert not [line for line in caplog.records if line.exc_info]
 
 
 # The `statusd collect` command, run as the Procfile runs it.

@@ -107,6 +107,22 @@ def test_it_marks_an_answer_stalling_mid_body_down_as_unfinished(serve: Serve):
     assert result.reason == "127.0.0.1 did not finish its answer within 0.4s"
 
 
+def test_it_marks_an_answer_trickling_past_the_timeout_down_as_unfinished(
+    serve: Serve,
+):
+    # Each byte comes well within the timeout of one read; the whole body cannot.
+    upstream = serve(upstreams.trickling(every=0.05))
+
+    started = time.monotonic()
+    result = check(upstream.url, seconds=0.5, timeout=0.5)
+    took = time.monotonic() - started
+
+    assert result.status is Status.DOWN
+    assert result.reason == "127.0.0.1 did not finish its answer within 0.5s"
+    # The body alone would take over 3s; stopping at the timeout is the point.
+    assert took < 2.0
+
+
 def test_it_marks_a_server_error_down_naming_the_status(serve: Serve):
     upstream = serve(upstreams.failing(500))
 
@@ -184,6 +200,38 @@ def test_it_stores_extracted_values_under_their_measurement_names(serve: Serve):
 
     assert result.status is Status.OPERATIONAL
     assert result.values == {"model": "v7", "total_vectors": 12847}
+
+
+def test_it_keeps_an_object_or_list_at_an_extract_path_out_of_the_result(
+    serve: Serve,
+):
+    token = a_secret()
+    document = {"model": {"key": token, "list": [token]}}
+    upstream = serve(upstreams.healthy(document))
+
+    result = run_through_runner(
+        upstream.url,
+        {"SERVICE_TOKEN": token},
+        headers={"Authorization": "Bearer ${SERVICE_TOKEN}"},
+        extract={"model_version": "model", "model": "model.list"},
+    )
+
+    assert upstream.received[0].headers["authorization"] == f"Bearer {token}"
+    assert result.status is Status.DEGRADED
+    assert result.reason == "field model is not a single value"
+    assert result.values == {}
+    assert token not in repr(result)
+    assert token[3:11] not in repr(result)
+
+
+def test_it_keeps_the_single_values_beside_one_that_is_not(serve: Serve):
+    upstream = serve(upstreams.healthy({"model": {"version": "v7"}, "count": 3}))
+
+    result = check(upstream.url, extract={"model": "model", "total_vectors": "count"})
+
+    assert result.status is Status.DEGRADED
+    assert result.reason == "field model is not a single value"
+    assert result.values == {"total_vectors": 3}
 
 
 def test_it_fills_header_placeholders_from_the_environment(serve: Serve):

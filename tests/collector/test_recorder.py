@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import socket
 import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+import redis
 
 from collector.recorder import Recorder
+from shared import keys
 from shared.config import CollectorSettings, Config, ServiceConfig
-from shared.model import ProbeResult, Status
+from shared.model import ProbeResult, Status, StoredResult
 from shared.store import StatusStore, connect
 from statusd.embedded import EmbeddedRedis
 
@@ -250,3 +253,163 @@ def test_it_writes_everything_again_when_redis_comes_back(
     assert stored["pinecone"].since == START
     messages = [line.getMessage() for line in recorder_lines(caplog_info)]
     assert "redis reachable again" in messages
+
+
+def failing_lines(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [
+        line.getMessage()
+        for line in recorder_lines(caplog)
+        if line.getMessage().startswith("redis failing")
+    ]
+
+
+@pytest.mark.integration
+def test_it_keeps_recording_with_one_warning_when_redis_refuses_its_database(
+    real_redis: redis.Redis, caplog_info: pytest.LogCaptureFixture
+):
+    server = real_redis.connection_pool.connection_kwargs
+    url = f"redis://{server['host']}:{server['port']}/4000"  # beyond any `databases`
+    store = StatusStore(connect(url, timeout=1.0))
+    recorder = Recorder(make_config(), store)
+
+    try:
+        recorder.prime()
+        for minute in range(3):
+            for service in SERVICES:
+                recorder.record(service, at(minute, ProbeResult.down(f"x{minute}")))
+    finally:
+        store.client.close()
+
+    [warning] = failing_lines(caplog_info)
+    assert "ResponseError: DB index is out of range" in warning
+    assert sorted(recorder.latest()) == sorted(SERVICES)
+
+
+def test_it_warns_once_instead_of_raising_when_the_events_key_has_the_wrong_type(
+    fake_store: StatusStore,
+    fake_redis: redis.Redis,
+    caplog_info: pytest.LogCaptureFixture,
+):
+    fake_redis.set(keys.EVENTS, "not a list")
+    recorder = Recorder(make_config(), fake_store)
+
+    recorder.record("groqCloud", at(0, ProbeResult.down("HTTP 503")))
+    recorder.record("pinecone", at(0, ProbeResult.down("HTTP 503")))
+
+    [warning] = failing_lines(caplog_info)
+    assert "ResponseError" in warning
+    assert "WRONGTYPE" in warning
+    stored = fake_store.read("groqCloud")
+    assert stored is not None
+    assert stored.result.status is Status.DOWN
+
+
+def test_it_writes_again_when_a_redis_error_clears(
+    fake_store: StatusStore,
+    fake_redis: redis.Redis,
+    caplog_info: pytest.LogCaptureFixture,
+):
+    fake_redis.set(keys.EVENTS, "not a list")
+    recorder = Recorder(make_config(), fake_store)
+    recorder.record("groqCloud", at(0, ProbeResult.down("HTTP 503")))
+    fake_redis.delete(keys.EVENTS)
+
+    recorder.record("pinecone", at(1, ProbeResult.operational(40)))
+
+    assert "redis reachable again" in [
+        line.getMessage() for line in recorder_lines(caplog_info)
+    ]
+    assert [event["service"] for event in fake_store.events()] == ["pinecone"]
+
+
+OUT_OF_RANGE = "0001-01-01T00:00:00+14:00"
+
+
+def stored_json(
+    service: str, since: str, checked_at: str = "2025-03-01T11:00:00+00:00"
+) -> str:
+    return json.dumps(
+        {
+            "service": service,
+            "kind": "http",
+            "status": "operational",
+            "reason": None,
+            "latency_ms": 40,
+            "checked_at": checked_at,
+            "since": since,
+            "values": {},
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        stored_json("pinecone", since=OUT_OF_RANGE),
+        stored_json(
+            "pinecone", since="2025-03-01T10:00:00+00:00", checked_at=OUT_OF_RANGE
+        ),
+    ],
+    ids=["since", "checked_at"],
+)
+def test_it_writes_a_fresh_result_over_a_stored_one_with_an_instant_out_of_range(
+    fake_store: StatusStore,
+    fake_redis: redis.Redis,
+    caplog_info: pytest.LogCaptureFixture,
+    document: str,
+):
+    fake_redis.set(keys.service("pinecone"), document)
+    recorder = Recorder(make_config(), fake_store)
+
+    recorder.prime()
+    recorder.record("pinecone", at(0, ProbeResult.operational(55)))
+    recorder.record("pinecone", at(1, ProbeResult.operational(61)))
+    recorder.republish()
+
+    stored = fake_store.read("pinecone")
+    assert stored is not None
+    assert stored.since == START
+    assert stored.result.latency_ms == 61
+    assert any(
+        "pinecone" in line.getMessage()
+        for line in caplog_info.records
+        if line.levelno == logging.WARNING
+    )
+
+
+class StoreHolding(StatusStore):
+    """A store whose reads give `held`, however Redis would have parsed it."""
+
+    def __init__(self, client: redis.Redis, held: StoredResult):
+        super().__init__(client)
+        self.held = held
+
+    def read_many(self, services: list[str]) -> dict[str, StoredResult | None]:
+        return {
+            name: self.held if name == self.held.service else None for name in services
+        }
+
+
+def test_it_leaves_out_a_primed_result_that_cannot_be_written(
+    fake_redis: redis.Redis, caplog_info: pytest.LogCaptureFixture
+):
+    year_one = datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=14)))
+    held = StoredResult(
+        "pinecone", "http", at(-60, ProbeResult.operational(40)), since=year_one
+    )
+    store = StoreHolding(fake_redis, held)
+    recorder = Recorder(make_config(), store)
+
+    recorder.prime()
+    recorder.record("pinecone", at(0, ProbeResult.operational(55)))
+
+    stored = StatusStore(fake_redis).read("pinecone")
+    assert stored is not None
+    assert stored.since == START
+    [warning] = [
+        line.getMessage()
+        for line in recorder_lines(caplog_info)
+        if line.levelno == logging.WARNING
+    ]
+    assert warning.startswith("service=pinecone has a stored result that cannot")
+    assert "out of range" in warning

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 import uuid
@@ -223,6 +224,33 @@ def test_it_scrubs_text_values_and_keeps_other_values():
         "total_vectors": 12847,
         "next_run_at": None,
     }
+
+
+def test_it_drops_a_value_that_is_not_a_single_value_with_a_warning(
+    caplog: pytest.LogCaptureFixture,
+):
+    secret = f"sk-{uuid.uuid4().hex}"
+    remember(secret)
+    probe_result = ProbeResult.operational(
+        5, model={"key": secret}, index=[secret], total_vectors=3, ready=True
+    )
+    runner, _, recorded = make_runner(returning(probe_result))
+
+    result = runner.run_once()
+
+    assert result is not None
+    assert result.values == {"total_vectors": 3, "ready": True}
+    assert secret not in repr(recorded.results)
+    warnings = [
+        line.getMessage() for line in caplog.records if line.levelno == logging.WARNING
+    ]
+    assert any("service=fakeService measurement=model" in line for line in warnings), (
+        warnings
+    )
+    assert any("service=fakeService measurement=index" in line for line in warnings), (
+        warnings
+    )
+    assert not any(secret in line for line in warnings)
 
 
 def test_it_returns_none_promptly_when_stopping_while_waiting(

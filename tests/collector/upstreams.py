@@ -27,7 +27,8 @@ HEALTHY_DOCUMENT = {"status": "ok", "model": {"version": "v7"}, "count": 12}
 class Behaviour:
     """How an upstream answers: after `delay` seconds, or never when `hang`.
 
-    With `stall_body` it sends the headers and half the body, then holds the rest.
+    With `stall_body` it sends the headers and half the body, then holds the rest;
+    with `trickle` it sends the body one byte every `trickle` seconds.
     """
 
     status: int = 200
@@ -36,6 +37,7 @@ class Behaviour:
     delay: float = 0.0
     hang: bool = False
     stall_body: bool = False
+    trickle: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -110,7 +112,19 @@ class Upstream:
             request.wfile.flush()
             self.released.wait(HANG_LIMIT_SECONDS)
             return
+        if behaviour.trickle:
+            self._trickle(request, behaviour.body, behaviour.trickle)
+            return
         request.wfile.write(behaviour.body)
+
+    def _trickle(
+        self, request: BaseHTTPRequestHandler, body: bytes, every: float
+    ) -> None:
+        for offset in range(len(body)):
+            request.wfile.write(body[offset : offset + 1])
+            request.wfile.flush()
+            if self.released.wait(every):
+                return
 
 
 def _handler_for(upstream: Upstream) -> type[BaseHTTPRequestHandler]:
@@ -151,6 +165,11 @@ def hanging() -> Behaviour:
 
 def stalling() -> Behaviour:
     return Behaviour(body=as_json(HEALTHY_DOCUMENT), stall_body=True)
+
+
+def trickling(every: float = 0.1) -> Behaviour:
+    """A healthy answer whose body comes one byte every `every` seconds."""
+    return Behaviour(body=as_json(HEALTHY_DOCUMENT), trickle=every)
 
 
 def failing(status: int) -> Behaviour:

@@ -252,3 +252,15 @@ def test_it_reads_a_redis_store_apscheduler_wrote(
     assert result.status == Status.OPERATIONAL, result.reason
     assert result.values["jobs_queued"] == 2
     assert from_iso(result.values["next_run_at"]) == next_run.replace(microsecond=0)
+
+
+def test_an_absurd_next_run_time_is_down_not_a_crash() -> None:
+    from collector.probes.scheduler import SchedulerProbe
+
+    probe = SchedulerProbe.__new__(SchedulerProbe)
+    probe.options = SchedulerProbe.Options()
+
+    result = probe.judge(3, 1e20)
+
+    assert result.status.value == "down"
+    assert "no time" in (result.reason or "")

@@ -304,7 +304,10 @@ def test_the_message_reads_file_key_problem() -> None:
     assert str(error) == "x.toml: services.db.interval: too small"
 
 
-@pytest.mark.parametrize("port", ["0", "65536", "http", "-1", "80 ", ""])
+@pytest.mark.parametrize(
+    "port",
+    ["0", "65536", "http", "-1", "80 ", "", "\u00b2", "\u0668\u0660", "9" * 5000],
+)
 def test_settings_reject_a_port_that_is_not_one(port: str) -> None:
     with pytest.raises(ConfigError) as caught:
         Settings.from_environ({"PORT": port})
@@ -456,3 +459,137 @@ def test_collect_with_a_bad_redis_url_exits_3_without_a_traceback(
     assert code == 3
     assert "REDIS_URL: must start with redis://" in err
     assert "hunter22" not in err and "Traceback" not in err
+
+
+def test_it_rejects_a_service_name_ending_in_a_newline(tmp_path: Path) -> None:
+    path = write(tmp_path, '[services."sqlx\\n"]\nkind = "sql"\n')
+
+    assert "service name" in problem_at(path, "services.sqlx\n")
+
+
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        (service_toml("stale_after = inf"), "services.db.stale_after"),
+        (service_toml("interval = nan"), "services.db.interval"),
+        (service_toml("timeout = -inf"), "services.db.timeout"),
+        (
+            "[collector]\nheartbeat_ttl = inf\n" + service_toml(""),
+            "collector.heartbeat_ttl",
+        ),
+        (
+            '[services.runs]\nkind = "automation"\nrate_window_hours = inf\n',
+            "services.runs.rate_window_hours",
+        ),
+        (
+            '[services.jobs]\nkind = "scheduler"\noverdue_grace = nan\n',
+            "services.jobs.overdue_grace",
+        ),
+    ],
+)
+def test_it_rejects_inf_and_nan_and_names_the_key(
+    tmp_path: Path, text: str, key: str
+) -> None:
+    path = write(tmp_path, text)
+
+    assert "finite" in problem_at(path, key)
+
+
+@pytest.mark.parametrize("kind", sorted(option_models()))
+def test_every_kind_s_options_refuse_inf_and_nan(kind: str) -> None:
+    assert option_models()[kind].model_config.get("allow_inf_nan") is False
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "redis://cache.test/abc",
+        "redis://cache.test:6379/-1",
+        "redis://cache.test/0/1",
+        "redis://cache.test/\u00b2",
+        "redis://cache.test/0?db=two",
+        "redis://cache.test:port/0",
+        "redis://cache.test:70000/0",
+        "unix:///run/redis.sock?db=x",
+    ],
+)
+def test_settings_reject_a_redis_url_whose_database_or_port_is_no_number(
+    url: str,
+) -> None:
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_environ({"REDIS_URL": url.replace("cache", "user:s3cret@cache")})
+
+    key, problem = caught.value.problems[0]
+    assert key == "REDIS_URL"
+    assert "s3cret" not in problem
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "redis://cache.test",
+        "redis://cache.test/",
+        "redis://cache.test:6380/12",
+        "rediss://:pw@cache.test/3",
+        "unix:///run/redis.sock?db=2",
+    ],
+)
+def test_settings_accept_a_redis_url_with_or_without_a_database(url: str) -> None:
+    assert Settings.from_environ({"REDIS_URL": url}).redis_url == url
+
+
+@pytest.mark.parametrize(
+    "key", ["caf\u00e9-key-123", "key\twith-tab", " spaced-key", "key-\x7f", "k\u00fc"]
+)
+def test_settings_reject_an_api_key_no_header_can_carry_without_echoing_it(
+    key: str,
+) -> None:
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_environ({"STATUS_API_KEY": key})
+
+    name, problem = caught.value.problems[0]
+    assert name == "STATUS_API_KEY"
+    assert key.strip() not in problem
+
+
+def test_settings_accept_a_printable_ascii_api_key() -> None:
+    key = "k3y with spaces & !@#$%^*()~"
+
+    assert Settings.from_environ({"STATUS_API_KEY": key}).api_key == key
+
+
+@pytest.mark.usefixtures("cli_environment")
+def test_collect_with_a_redis_url_naming_no_database_number_exits_3(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:6379/abc")
+
+    code = cli.main(["collect"])
+
+    err = capsys.readouterr().err
+    assert code == 3
+    assert "REDIS_URL: its database must be a number" in err
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("body", "key"),
+    [
+        ('config_table = "webhook_config\\n"', "services.hooks.config_table"),
+        ('active_column = "active\\n"', "services.hooks.active_column"),
+    ],
+)
+def test_a_table_or_column_name_ending_in_a_newline_is_refused(
+    tmp_path: Path, body: str, key: str
+) -> None:
+    path = write(tmp_path, f'[services.hooks]\nkind = "webhooks"\n{body}\n')
+
+    assert "is not a" in problem_at(path, key)
+
+
+def test_an_automation_window_beyond_a_year_is_refused(tmp_path: Path) -> None:
+    path = write(
+        tmp_path, '[services.auto]\nkind = "automation"\nrate_window_hours = 1e9\n'
+    )
+
+    assert problem_at(path, "services.auto.rate_window_hours")

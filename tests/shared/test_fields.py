@@ -10,6 +10,7 @@ import pytest
 
 from shared.fields import (
     ABSENT,
+    MEASUREMENTS,
     format_large_count,
     format_latency,
     format_name,
@@ -254,3 +255,67 @@ def test_an_unshowable_value_reads_as_not_measured(
     service: str, measured: dict[str, Any], field: str, shown: Any
 ) -> None:
     assert render_fields(service, measured, NOW)[field] == shown
+
+
+ODD_INSTANTS = [
+    "",
+    0,
+    1.5,
+    False,
+    True,
+    {},
+    [],
+    "yesterday",
+    "0001-01-01T00:00:00+14:00",
+    "9999-12-31T23:00:00-14:00",
+]
+
+
+@pytest.mark.parametrize("value", ODD_INSTANTS, ids=repr)
+@pytest.mark.parametrize(
+    ("service", "name", "field"),
+    [
+        ("webhooksConfig", "last_event_at", "lastEvent"),
+        ("automation", "last_triggered_at", "lastTriggered"),
+        ("scheduler", "next_run_at", "nextRun"),
+    ],
+)
+def test_an_odd_stored_instant_reads_n_a_with_a_warning(
+    caplog: pytest.LogCaptureFixture, service: str, name: str, field: str, value: Any
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="shared.fields"):
+        rendered = render_fields(service, {name: value}, NOW)
+
+    assert rendered[field] == "N/A"
+    assert f"service={service} name={name}" in caplog.text
+
+
+@pytest.mark.parametrize("formatter", [format_time_since, format_time_until])
+@pytest.mark.parametrize("value", ["", 0, False, {}], ids=repr)
+def test_a_time_format_refuses_what_is_no_instant_with_value_error(
+    formatter: Any, value: Any
+) -> None:
+    with pytest.raises(ValueError):
+        formatter(value, NOW)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("active_hooks", "many"),
+        ("active_hooks", float("inf")),
+        ("active_hooks", {"n": 1}),
+        ("total_vectors", float("-inf")),
+        ("latency_ms", [1]),
+        ("latency_ms", "fast"),
+        ("latency_ms", True),
+        ("jobs_queued", False),
+        ("success_rate_pct", float("nan")),
+    ],
+    ids=repr,
+)
+def test_an_odd_stored_number_reads_as_not_measured(name: str, value: Any) -> None:
+    rendered = render_fields("redisCache", {"latency_ms": 3, name: value}, NOW)
+
+    field = {m.name: m.field for m in MEASUREMENTS.values()}[name]
+    assert rendered[field] in ("N/A", None)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
 
 import pytest
 
@@ -139,3 +140,88 @@ def test_constructors_set_status_reason_and_values() -> None:
     assert (result.reason, result.latency_ms) == ("refused", 30)
     assert result.values == {"active_connections": 2}
     assert ProbeResult.unknown("GROQ_API_KEY is not set").latency_ms is None
+
+
+def a_stored_document(**fields: object) -> dict[str, object]:
+    document = json.loads(stored(ProbeResult.operational(5)).to_json())
+    document.update(fields)
+    return document
+
+
+@pytest.mark.parametrize("field", ["checked_at", "since"])
+@pytest.mark.parametrize(
+    "instant", ["0001-01-01T00:00:00+14:00", "9999-12-31T23:00:00-14:00"]
+)
+def test_from_json_rejects_an_instant_utc_cannot_hold(field: str, instant: str) -> None:
+    text = json.dumps(a_stored_document(**{field: instant}))
+
+    with pytest.raises(ValueError, match="out of range"):
+        StoredResult.from_json(text)
+
+
+def test_to_iso_raises_value_error_for_an_instant_utc_cannot_hold() -> None:
+    first_day = datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=14)))
+
+    with pytest.raises(ValueError):
+        to_iso(first_day)
+
+
+@pytest.mark.parametrize(
+    "text", ["0001-01-01T00:00:00+14:00", "yesterday", 0, 1.5, False, {}, []], ids=repr
+)
+def test_from_iso_raises_only_value_error(text: object) -> None:
+    with pytest.raises(ValueError):
+        from_iso(text)  # type: ignore[arg-type]
+
+
+def test_from_iso_gives_the_instant_in_utc() -> None:
+    instant = from_iso("2026-01-02T04:04:05+01:00")
+
+    assert instant is not None
+    assert instant.utcoffset() == timedelta(0)
+    assert instant == datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"service": "x", "status": "down", "reason": NaN}',
+        '{"service": "x", "status": "down", "latency_ms": Infinity}',
+        '{"service": "x", "status": "down", "values": {"active_hooks": -Infinity}}',
+        '{"service": "x", "status": "down", "latency_ms": 1e400}',
+    ],
+)
+def test_from_json_rejects_numbers_json_cannot_carry(text: str) -> None:
+    with pytest.raises(ValueError):
+        StoredResult.from_json(text)
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"values": ["ab", "cd"]},
+        {"values": "abc"},
+        {"reason": {"a": 1}},
+        {"service": 7},
+        {"kind": ["sql"]},
+    ],
+    ids=repr,
+)
+def test_from_json_rejects_fields_of_the_wrong_type(fields: dict[str, object]) -> None:
+    with pytest.raises(ValueError):
+        StoredResult.from_json(json.dumps(a_stored_document(**fields)))
+
+
+def test_from_json_rejects_json_nested_beyond_reason() -> None:
+    with pytest.raises(ValueError):
+        StoredResult.from_json("[" * 100_000 + "]" * 100_000)
+
+
+def test_to_json_writes_a_number_that_is_not_one_as_null() -> None:
+    latency: Any = float("nan")  # a probe's arithmetic gone wrong
+    result = ProbeResult.operational(latency, success_rate_pct=float("inf"))
+
+    back = StoredResult.from_json(stored(result).to_json())
+
+    assert back.result.latency_ms is None
+    assert back.result.values == {"success_rate_pct": None}

@@ -91,6 +91,41 @@ def test_a_url_password_is_masked(text: str, expected: str) -> None:
     assert scrub(text) == expected
 
 
+def test_a_remembered_url_password_holding_an_at_is_masked_in_pieces() -> None:
+    first, second = fresh_secret()[:10], fresh_secret()[:12]
+    remember(f"postgres://postgres:{first}@{second}@127.0.0.1:5432/db")
+    # What a driver says when it splits the password at its first `@`.
+    message = f'could not translate host name "{second}@127.0.0.1" to address'
+
+    scrubbed = scrub(f"{message}; password {first}@{second}; alone {first}")
+
+    assert first not in scrubbed
+    assert second not in scrubbed
+    assert "127.0.0.1" in scrubbed
+
+
+def test_short_pieces_of_a_url_password_are_not_remembered() -> None:
+    piece = fresh_secret()[:10]
+    remember(f"redis://:ab@{piece}@127.0.0.1:6379/0")
+
+    assert scrub(f"host {piece}@127.0.0.1") == f"host {MASK}@127.0.0.1"
+    assert scrub("grade ab, ok") == "grade ab, ok"
+
+
+def test_a_remembered_url_with_an_at_in_its_path_keeps_its_host_readable() -> None:
+    password = fresh_secret()
+    remember(f"https://user:{password}@api.example.test/v1/@me")
+
+    assert scrub(f"{password} at api.example.test") == f"{MASK} at api.example.test"
+    assert scrub("api.example.test/v1/@me") == "api.example.test/v1/@me"
+
+
+def test_a_url_password_holding_an_at_is_masked_up_to_the_host() -> None:
+    text = "cannot reach postgres://postgres:LEAK@pw123456@127.0.0.1:5432/db"
+
+    assert scrub(text) == f"cannot reach postgres://postgres:{MASK}@127.0.0.1:5432/db"
+
+
 def test_a_url_without_password_keeps_its_user() -> None:
     assert scrub("postgresql://postgres@127.0.0.1/test") == (
         "postgresql://postgres@127.0.0.1/test"

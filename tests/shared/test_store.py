@@ -133,6 +133,63 @@ def test_an_unreadable_heartbeat_reads_none(
     assert fake_store.heartbeat() is None
 
 
+def test_a_heartbeat_key_of_the_wrong_type_reads_none_with_a_warning(
+    fake_store: StatusStore, fake_redis: redis.Redis, caplog: pytest.LogCaptureFixture
+) -> None:
+    fake_redis.hset(keys.HEARTBEAT, "pid", "1")
+
+    with caplog.at_level(logging.WARNING, logger="shared.store"):
+        assert fake_store.heartbeat() is None
+
+    assert keys.HEARTBEAT in caplog.text
+    assert "wrong type" in caplog.text
+
+
+@pytest.mark.integration
+def test_a_heartbeat_key_of_the_wrong_type_reads_none_on_the_real_redis(
+    real_redis: redis.Redis,
+) -> None:
+    real_redis.rpush(keys.HEARTBEAT, "not", "json")
+
+    assert StatusStore(real_redis).heartbeat() is None
+
+
+def test_a_collector_forgets_only_its_own_heartbeat(fake_store: StatusStore) -> None:
+    fake_store.beat({"instance": "theirs", "pid": 2}, ttl=30)
+
+    fake_store.forget_heartbeat("ours")
+    kept = fake_store.heartbeat()
+    fake_store.forget_heartbeat("theirs")
+
+    assert kept == {"instance": "theirs", "pid": 2}
+    assert fake_store.heartbeat() is None
+
+
+def test_forgetting_a_heartbeat_leaves_a_key_of_the_wrong_type(
+    fake_store: StatusStore, fake_redis: redis.Redis
+) -> None:
+    fake_redis.rpush(keys.HEARTBEAT, "not", "json")
+
+    fake_store.forget_heartbeat("ours")
+
+    assert fake_redis.type(keys.HEARTBEAT) == "list"
+
+
+@pytest.mark.integration
+def test_a_collector_forgets_only_its_own_heartbeat_on_the_real_redis(
+    real_redis: redis.Redis,
+) -> None:
+    store = StatusStore(real_redis)
+    store.beat({"instance": "theirs"}, ttl=30)
+
+    store.forget_heartbeat("ours")
+    kept = store.heartbeat()
+    store.forget_heartbeat("theirs")
+
+    assert kept == {"instance": "theirs"}
+    assert not real_redis.exists(keys.HEARTBEAT)
+
+
 def test_events_are_capped_and_newest_first(
     fake_store: StatusStore, fake_redis: redis.Redis
 ) -> None:
