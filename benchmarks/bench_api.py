@@ -48,22 +48,13 @@ import requests
 
 from shared import keys
 from shared.config import Config, Settings
+from shared.fields import CONTRACT_FIELDS
 from shared.store import StatusStore, connect
 from statusd.embedded import EmbeddedRedis
 from statusd.server import BackgroundServer
 from statusd.wiring import build_api, build_collector, load_config
 
-SERVICES = (
-    "instaGraphApi",
-    "webhooksConfig",
-    "sqlDatabase",
-    "groqCloud",
-    "pinecone",
-    "scheduler",
-    "automation",
-    "geminiApi",
-    "llumaAi",
-)
+SERVICES = tuple(CONTRACT_FIELDS)  # the widget's nine
 
 # A hung upstream call is let go after this long at most, so no thread outlives a run.
 HANG_LIMIT_S = 30.0
