@@ -121,7 +121,9 @@ def create_app(
     @app.errorhandler(Exception)
     def unexpected(error: Exception) -> tuple[Response, int]:
         log.exception("unexpected error serving %s", request.path)
-        return jsonify({"error": "internal error"}), 500
+        # The error's own text may quote anything (a key, a value): it stays in the log.
+        body = {"error": "internal error", "detail": "see the server log"}
+        return jsonify(body), 500
 
     return app
 

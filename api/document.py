@@ -4,47 +4,70 @@ Times since and until are computed here, against the request's clock, from the
 instants the probes stored. A result older than its service's staleness window,
 one stamped well after the request's clock, or none at all, reads `unknown`: a
 status is never guessed.
+
+The document always holds the contract's nine services, in the contract's order,
+whatever the configuration: the widget may rely on every key. A contract service the
+configuration leaves out reads `unknown`. Services of our own come after them.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
 from shared.config import Config, ServiceConfig
-from shared.fields import render_fields
+from shared.fields import CONTRACT_FIELDS, render_fields
 from shared.model import Status, StoredResult, to_iso
 
 # Seconds a result may seem to come from the future: the collector's clock and ours
 # may differ a little.
 FUTURE_TOLERANCE = 60.0
 
+NOT_CONFIGURED = "not in the configuration"
+
 
 def build_document(
     config: Config, stored: dict[str, StoredResult | None], now: datetime
 ) -> dict[str, Any]:
+    """The timestamp, the contract's services in its order, then the others."""
+    configured = {service.name: service for service in config.services}
     document: dict[str, Any] = {"timestamp": to_iso(now)}
-    for service in config.services:
-        document[service.name] = service_entry(service, stored.get(service.name), now)
+    for name in document_order(configured):
+        service = configured.get(name)
+        if service is None:
+            document[name] = not_configured(name, now)
+        else:
+            document[name] = service_entry(service, stored.get(name), now)
     return document
+
+
+def document_order(configured: Iterable[str]) -> list[str]:
+    """Every contract service in the contract's order, then the others as configured."""
+    extra = [name for name in configured if name not in CONTRACT_FIELDS]
+    return [*CONTRACT_FIELDS, *extra]
+
+
+def not_configured(name: str, now: datetime) -> dict[str, Any]:
+    """The object of a contract service the configuration leaves out."""
+    return _entry(name, Status.UNKNOWN, None, None, NOT_CONFIGURED, now)
 
 
 def service_entry(
     service: ServiceConfig, stored: StoredResult | None, now: datetime
 ) -> dict[str, Any]:
     """One service's object: the contract's keys, then our own `checkedAt` and `reason`."""
+    name = service.name
     if stored is None:
-        return _entry(service, Status.UNKNOWN, None, None, "never checked", now)
+        return _entry(name, Status.UNKNOWN, None, None, "never checked", now)
 
     result = stored.result
     doubt = _doubt(service, stored, now)
     if doubt is not None:
-        return _entry(service, Status.UNKNOWN, None, result.checked_at, doubt, now)
+        return _entry(name, Status.UNKNOWN, None, result.checked_at, doubt, now)
 
     measured = {"latency_ms": result.latency_ms, **result.values}
-    return _entry(
-        service, result.status, measured, result.checked_at, result.reason, now
-    )
+    return _entry(name, result.status, measured, result.checked_at, result.reason, now)
 
 
 def current_status(
@@ -76,7 +99,7 @@ def result_age(stored: StoredResult | None, now: datetime) -> float | None:
 
 
 def _entry(
-    service: ServiceConfig,
+    name: str,
     status: Status,
     measured: dict[str, Any] | None,
     checked_at: datetime | None,
@@ -84,7 +107,7 @@ def _entry(
     now: datetime,
 ) -> dict[str, Any]:
     entry: dict[str, Any] = {"status": status.value}
-    entry.update(render_fields(service.name, measured, now))
+    entry.update(render_fields(name, measured, now))
     entry["checkedAt"] = to_iso(checked_at)
     entry["reason"] = reason
     return entry

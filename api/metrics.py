@@ -7,10 +7,8 @@ so every gunicorn worker answers the same thing.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Iterator
 from datetime import datetime
-from typing import Any
 
 from flask import Blueprint, Response, current_app
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
@@ -19,6 +17,7 @@ from prometheus_client.registry import Collector
 
 from api.document import current_status, result_age
 from shared.config import Config
+from shared.fields import finite_number
 from shared.model import Status
 from shared.store import StatusStore
 
@@ -66,7 +65,7 @@ class StoredResults(Collector):
             if result is None or seconds is None:
                 continue
             age.add_metric([service.name], seconds)
-            milliseconds = _number(result.result.latency_ms)
+            milliseconds = finite_number(result.result.latency_ms)
             if milliseconds is not None:
                 latency.add_metric([service.name], milliseconds / 1000)
 
@@ -75,17 +74,6 @@ class StoredResults(Collector):
         )
         collector_up.add_metric([], 1.0 if self.store.heartbeat() else 0.0)
         yield from (status, latency, age, collector_up)
-
-
-def _number(value: Any) -> float | None:
-    """A stored number as a float; None for anything else ("fast", [1], true, NaN)."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    try:
-        number = float(value)
-    except OverflowError:
-        return None  # an integer of hundreds of digits
-    return number if math.isfinite(number) else None
 
 
 @metrics.get("/metrics")

@@ -10,6 +10,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from shared.config import ConfigError, Settings
+from statusd.logs import setup
 from statusd.wiring import build_api, load_config
 
 if TYPE_CHECKING:
@@ -19,6 +20,8 @@ if TYPE_CHECKING:
 def _build() -> Flask:
     try:
         settings = Settings.from_environ()
+        # Before the configuration is read, so that its warnings are scrubbed too.
+        setup(settings.log_level)
         config = load_config()
         if settings.redis_url is None:
             raise ConfigError("environment", [("REDIS_URL", "is not set")])

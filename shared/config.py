@@ -20,6 +20,8 @@ from urllib.parse import parse_qs, urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from shared.redact import read_secret
+
 REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
@@ -27,9 +29,13 @@ ModelT = TypeVar("ModelT", bound=BaseModel)
 
 # Used with fullmatch: `$` would also match before a final newline ("db\n").
 SERVICE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,63}")
-# ASCII digits only: str.isdigit() also takes "²", which int() refuses.
-PORT_TEXT = re.compile(r"[0-9]{1,5}")
-DATABASE_TEXT = re.compile(r"[0-9]{1,5}")
+# A port or a Redis database number. ASCII digits only: str.isdigit() also takes
+# "²", which int() refuses.
+SMALL_NUMBER = re.compile(r"[0-9]{1,5}")
+
+# Keys of the widget's document that are not services: a service of that name would
+# replace them.
+RESERVED_NAMES = {"timestamp": "reserved: the document's own key"}
 
 
 class ConfigError(Exception):
@@ -148,22 +154,24 @@ class Settings:
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read and check every variable; raise one ConfigError naming each problem."""
         environ = os.environ if environ is None else environ
+        # Remembered before anything is checked: statusd's own Redis may hold a
+        # password, and its key must never reach a log line either.
+        redis_url = read_secret(environ, "REDIS_URL")
+        api_key = read_secret(environ, "STATUS_API_KEY")
         port_text = environ.get("PORT", "5000")
-        if not PORT_TEXT.fullmatch(port_text) or not 0 < int(port_text) < 65536:
-            raise ConfigError(
-                "environment", [("PORT", f"not a TCP port: {port_text!r}")]
-            )
-        redis_url = environ.get("REDIS_URL") or None
-        if redis_url is not None:
-            _check_redis_url(redis_url)
-        api_key = environ.get("STATUS_API_KEY") or None
-        if api_key is not None:
-            _check_api_key(api_key)
         log_level = environ.get("LOG_LEVEL", "INFO").upper()
-        if log_level not in LOG_LEVELS:
-            levels = ", ".join(LOG_LEVELS)
-            raise ConfigError("environment", [("LOG_LEVEL", f"one of {levels}")])
+
+        problems = {
+            "PORT": _port_problem(port_text),
+            "REDIS_URL": _redis_url_problem(redis_url),
+            "STATUS_API_KEY": _api_key_problem(api_key),
+            "LOG_LEVEL": _log_level_problem(log_level),
+        }
+        found = [(key, problem) for key, problem in problems.items() if problem]
+        if found:
+            raise ConfigError("environment", found)
         return cls(
             redis_url=redis_url,
             api_key=api_key,
@@ -172,43 +180,56 @@ class Settings:
         )
 
 
-def _check_redis_url(url: str) -> None:
-    """Raise ConfigError for a URL redis-py would refuse or misread.
+def _port_problem(text: str) -> str | None:
+    if SMALL_NUMBER.fullmatch(text) and 0 < int(text) < 65536:
+        return None
+    return f"not a TCP port: {text!r}"
+
+
+def _redis_url_problem(url: str | None) -> str | None:
+    """Why redis-py would refuse or misread the URL; None when it is fine or unset.
 
     The value is never echoed: a Redis URL may carry a password.
     """
-    if not url.startswith(REDIS_SCHEMES):
-        schemes = ", ".join(REDIS_SCHEMES)
-        raise ConfigError("environment", [("REDIS_URL", f"must start with {schemes}")])
-    problem = _redis_url_problem(url)
-    if problem is not None:
-        raise ConfigError("environment", [("REDIS_URL", problem)])
-
-
-def _redis_url_problem(url: str) -> str | None:
     from redis.connection import parse_url
 
+    if url is None:
+        return None
+    if not url.startswith(REDIS_SCHEMES):
+        return f"must start with {', '.join(REDIS_SCHEMES)}"
     try:
         parse_url(url)
     except ValueError:
         return "cannot be read as a Redis URL (check its port and query)"
-    # redis-py reads the path as the database number but quietly takes database 0
-    # when it is not one (`redis://host/abc`); `?db=` wins over the path.
-    parts = urlsplit(url)
-    database = "" if parts.scheme == "unix" else parts.path.removeprefix("/")
-    database = parse_qs(parts.query).get("db", [database])[0]
-    if database and not DATABASE_TEXT.fullmatch(database):
+    database = redis_database(url)
+    if database and not SMALL_NUMBER.fullmatch(database):
         return "its database must be a number, as in redis://host:6379/0"
     return None
 
 
-def _check_api_key(api_key: str) -> None:
+def redis_database(url: str) -> str:
+    """The database a Redis URL names, as written; "" when it names none.
+
+    redis-py reads the path as the database number but quietly takes database 0
+    when it is not one (`redis://host/abc`); `?db=` wins over the path.
+    """
+    parts = urlsplit(url)
+    database = "" if parts.scheme == "unix" else parts.path.removeprefix("/")
+    return parse_qs(parts.query).get("db", [database])[0]
+
+
+def _api_key_problem(api_key: str | None) -> str | None:
     # Clients send it in a header, which carries printable ASCII only, and a server
     # strips the spaces around a header's value: such a key could never match.
+    if api_key is None:
+        return None
     if api_key.isascii() and api_key.isprintable() and api_key == api_key.strip():
-        return
-    problem = "must be printable ASCII without spaces around it (an HTTP header)"
-    raise ConfigError("environment", [("STATUS_API_KEY", problem)])
+        return None
+    return "must be printable ASCII without spaces around it (an HTTP header)"
+
+
+def _log_level_problem(level: str) -> str | None:
+    return None if level in LOG_LEVELS else f"one of {', '.join(LOG_LEVELS)}"
 
 
 OptionModels = Mapping[str, type[BaseModel]]
@@ -299,6 +320,9 @@ def _parse_service(
         problems.append(
             (where, "a service name is a letter then letters, digits, _ or -")
         )
+        return None
+    if name in RESERVED_NAMES:
+        problems.append((where, RESERVED_NAMES[name]))
         return None
     if not isinstance(entry, Mapping):
         problems.append((where, "must be a table"))

@@ -77,11 +77,22 @@ def format_time_until(value: Any, now: datetime) -> str:
     return f"{max(0, math.ceil(seconds / 60))}m"
 
 
-def _number(value: Any) -> Any:
+def finite_number(value: Any) -> int | float | None:
+    """A stored number as it is; None for anything else ("fast", [1], true, NaN)."""
     # JSON's true would pass for 1 (a bool is an int in Python): "1ms", "1%".
-    if isinstance(value, bool):
-        raise TypeError("a boolean is no measurement")
-    return value
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    try:
+        return value if math.isfinite(value) else None
+    except OverflowError:
+        return None  # an integer of hundreds of digits, beyond any float
+
+
+def _number(value: Any) -> int | float:
+    number = finite_number(value)
+    if number is None:
+        raise TypeError(f"not a finite number: {type(value).__name__}")
+    return number
 
 
 def _instant(value: Any) -> datetime:
@@ -187,11 +198,32 @@ def _shown(service: str, measurement: Measurement, value: Any, now: datetime) ->
     try:
         return measurement.format(value, now)
     except (TypeError, ValueError, ArithmeticError) as error:
-        log.warning(
-            "cannot show measurement service=%s name=%s value=%.80r: %s",
-            service,
-            measurement.name,
-            value,
-            error,
-        )
+        _warn_once(service, measurement, value, error)
         return measurement.format(ABSENT, now)
+
+
+# The (service, measurement, problem) already logged by this process. A bad value
+# stays in Redis until the next probe and is read at every poll of every widget, in
+# every worker: one line per request would drown the log. The set is bounded, as a
+# problem's text may quote the value; once full it starts afresh, so a lasting
+# problem is still logged now and then. A race between threads costs a repeated line.
+_warned: set[tuple[str, str, str]] = set()
+MAX_WARNED = 256
+
+
+def _warn_once(
+    service: str, measurement: Measurement, value: Any, error: Exception
+) -> None:
+    seen = (service, measurement.name, f"{type(error).__name__}: {error}")
+    if seen in _warned:
+        return
+    if len(_warned) >= MAX_WARNED:
+        _warned.clear()
+    _warned.add(seen)
+    log.warning(
+        "cannot show measurement service=%s name=%s value=%.80r: %s",
+        service,
+        measurement.name,
+        value,
+        error,
+    )

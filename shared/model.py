@@ -107,9 +107,6 @@ class ProbeResult:
     def stamped(self, checked_at: datetime) -> ProbeResult:
         return replace(self, checked_at=checked_at)
 
-    def with_reason(self, reason: str | None) -> ProbeResult:
-        return replace(self, reason=reason)
-
 
 @dataclass(frozen=True)
 class StoredResult:

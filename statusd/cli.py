@@ -15,7 +15,6 @@ traceback.
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import sys
 from collections.abc import Sequence
@@ -27,8 +26,6 @@ from statusd.signals import StopSignals
 if TYPE_CHECKING:
     # For annotations only: run_up imports it itself, so other commands skip fakeredis.
     from statusd.embedded import EmbeddedRedis
-
-log = logging.getLogger(__name__)
 
 EXIT_CONFIG = 3
 EXIT_START = 4
@@ -159,7 +156,8 @@ def run_check(args: argparse.Namespace, settings: Settings) -> int:
     missing = config.missing_contract_services()
     if missing:
         print(
-            f"  note: the widget also expects {', '.join(missing)}; they will be absent"
+            f"  note: the widget also expects {', '.join(missing)};"
+            " they will read unknown"
         )
     for service in config.services:
         print(
@@ -287,11 +285,19 @@ def _announce(
 
 
 def redis_location(url: str) -> str:
-    """Where a Redis URL points, without its credentials."""
+    """Where a Redis URL points and which database, without its credentials."""
     from urllib.parse import urlsplit
 
+    from shared.config import redis_database
+
     parts = urlsplit(url)
-    return f"{parts.hostname}:{parts.port or 6379}{parts.path or ''}"
+    database = redis_database(url) or "0"
+    if parts.scheme == "unix":
+        return f"{parts.path} (socket), database {database}"
+    host = parts.hostname or "localhost"
+    if ":" in host:
+        host = f"[{host}]"  # an IPv6 address
+    return f"{host}:{parts.port or 6379}/{database}"
 
 
 if __name__ == "__main__":

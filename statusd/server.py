@@ -72,8 +72,9 @@ def serve_with_gunicorn(app: Flask, host: str, port: int, *, workers: int) -> No
                 "graceful_timeout": 5,
                 # No access log by default: one line per widget poll hides what matters.
                 "accesslog": None,
-                # gunicorn 27's control socket sits at one path per user; two
-                # `statusd serve` on a machine would fight over it, and we do not use it.
+                # gunicorn's control socket (since 25.1, hence the floor in setup.cfg)
+                # sits at one path per user; two `statusd serve` on a machine would
+                # fight over it, and we do not use it.
                 "control_socket_disable": True,
             }
             for key, value in options.items():

@@ -130,7 +130,10 @@ def test_an_unexpected_error_answers_json_500_and_is_logged(
         response = client.get("/api/system-status")
 
     assert response.status_code == 500
-    assert response.get_json() == {"error": "internal error"}
+    assert response.get_json() == {
+        "error": "internal error",
+        "detail": "see the server log",
+    }
     assert "RuntimeError: bug" in caplog.text
 
 

@@ -21,43 +21,12 @@ from shared.store import StatusStore
 NOW = datetime(2025, 12, 28, 10, 30, tzinfo=UTC)
 API_KEY = "status-key-5f1c9e"
 
-# The contract's complete answer (contract/system-status.example.json), kept here so
-# that the test runs from a bare clone; `test_the_kept_example_matches_the_contract`
-# compares the two where the contract is at hand.
-CONTRACT_EXAMPLE: dict[str, Any] = {
-    "timestamp": "2025-12-28T10:30:00",
-    "instaGraphApi": {
-        "status": "operational",
-        "latency": "142ms",
-        "rateLimitRemaining": "87%",
-    },
-    "webhooksConfig": {
-        "status": "operational",
-        "activeHooks": 3,
-        "lastEvent": "2m ago",
-    },
-    "sqlDatabase": {"status": "operational", "activeConnections": 12, "latency": "8ms"},
-    "groqCloud": {
-        "status": "operational",
-        "model": "llama-3.1-70b",
-        "latency": "234ms",
-    },
-    "pinecone": {
-        "status": "operational",
-        "index": "social-vectors",
-        "totalVectors": "12,847",
-        "latency": "45ms",
-    },
-    "scheduler": {"status": "operational", "jobsQueued": 7, "nextRun": "15m"},
-    "automation": {
-        "status": "degraded",
-        "lastTriggered": "5m ago",
-        "successRate": "94%",
-    },
-    "geminiApi": {"status": "operational", "latency": "189ms", "quotaUsedToday": "23%"},
-    "llumaAi": {"status": "operational", "latency": "156ms", "modelVersion": "v2.3.1"},
-}
-CONTRACT_FILE = Path("/work/shared/contract/system-status.example.json")
+# The contract's complete answer, copied from ../shared/contract so that the test
+# runs from any clone; `test_the_kept_example_matches_the_contract` compares the two
+# where the contract is at hand.
+KEPT_EXAMPLE = Path(__file__).resolve().parents[1] / "data/system-status.example.json"
+CONTRACT_EXAMPLE: dict[str, Any] = json.loads(KEPT_EXAMPLE.read_text())
+CONTRACT_FOLDER = Path(__file__).resolve().parents[2].parent / "shared" / "contract"
 
 # What each service measured to produce the example's values.
 MEASURED: dict[str, tuple[int | None, dict[str, Any]]] = {
@@ -189,9 +158,11 @@ def test_the_document_matches_the_contract_example_in_structure_and_types(
 
 
 def test_the_kept_example_matches_the_contract() -> None:
-    if not CONTRACT_FILE.exists():
-        pytest.skip(f"the contract is not at {CONTRACT_FILE}")
-    assert json.loads(CONTRACT_FILE.read_text()) == CONTRACT_EXAMPLE
+    if not CONTRACT_FOLDER.is_dir():
+        pytest.skip(f"the contract is not at {CONTRACT_FOLDER}")
+    contract = CONTRACT_FOLDER / "system-status.example.json"
+
+    assert json.loads(contract.read_text()) == CONTRACT_EXAMPLE
 
 
 def test_times_are_computed_when_the_request_comes(
@@ -305,22 +276,71 @@ def test_the_answer_is_json_and_never_cached(client: FlaskClient) -> None:
     assert response.headers["Cache-Control"] == "no-store"
 
 
+def a_config(*names: str) -> Config:
+    """A configuration of HTTP services with these names, in this order."""
+    tables = [
+        f'[services.{name}]\nkind = "http"\nurl = "http://x.test"' for name in names
+    ]
+    return configuration.parse(tomllib.loads("\n".join(tables)), "test.toml")
+
+
 def test_a_service_outside_the_contract_shows_its_latency_and_measurements(
     fake_store: StatusStore,
 ) -> None:
-    text = (
-        '[services.cache]\nkind = "http"\nurl = "http://cache.test"\n'
-        '[services.groqCloud]\nkind = "http"\nurl = "http://groq.test"\n'
-    )
-    config = configuration.parse(tomllib.loads(text), "test.toml")
     put(fake_store, "cache", ProbeResult.operational(3, jobs_queued=4))
+    app = create_app(a_config("cache", "groqCloud"), fake_store, clock=Clock(NOW))
+
+    document = fetch(app.test_client())
+
+    assert document["cache"]["latency"] == "3ms"
+    assert document["cache"]["jobsQueued"] == 4
+
+
+def test_the_contract_services_come_first_in_the_contract_order_then_the_others(
+    fake_store: StatusStore,
+) -> None:
+    config = a_config("queue", "llumaAi", "cache", "instaGraphApi")
     app = create_app(config, fake_store, clock=Clock(NOW))
 
     document = fetch(app.test_client())
 
-    assert list(document) == ["timestamp", "cache", "groqCloud"]
-    assert document["cache"]["latency"] == "3ms"
-    assert document["cache"]["jobsQueued"] == 4
+    assert list(document) == [*CONTRACT_EXAMPLE, "queue", "cache"]
+
+
+def test_a_contract_service_left_out_of_the_configuration_reads_unknown(
+    fake_store: StatusStore,
+) -> None:
+    put_everything(fake_store)
+    app = create_app(a_config("sqlDatabase"), fake_store, clock=Clock(NOW))
+
+    document = fetch(app.test_client())
+
+    assert document["pinecone"] == {
+        "status": "unknown",
+        "index": "N/A",
+        "totalVectors": "N/A",
+        "latency": "N/A",
+        "checkedAt": None,
+        "reason": "not in the configuration",
+    }
+    assert document["scheduler"]["jobsQueued"] is None
+    assert document["sqlDatabase"]["status"] == "operational"
+
+
+def test_a_document_with_left_out_services_keeps_the_contract_types(
+    fake_store: StatusStore,
+) -> None:
+    app = create_app(a_config("groqCloud"), fake_store, clock=Clock(NOW))
+
+    document = fetch(app.test_client())
+
+    for service, example in CONTRACT_EXAMPLE.items():
+        if service == "timestamp":
+            continue
+        assert list(document[service]) == [*example, "checkedAt", "reason"]
+        for key, value in example.items():
+            expected = (type(value), type(None)) if isinstance(value, int) else str
+            assert isinstance(document[service][key], expected), f"{service}.{key}"
 
 
 @pytest.fixture

@@ -148,3 +148,23 @@ def test_a_bad_environment_variable_exits_3_naming_it(
     assert code == cli.EXIT_CONFIG
     assert f"environment: {key}:" in err
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("url", "location"),
+    [
+        ("redis://cache.test", "cache.test:6379/0"),
+        ("redis://:pw-123456@cache.test:6380/4", "cache.test:6380/4"),
+        ("rediss://user:pw-123456@cache.test/2?db=5", "cache.test:6379/5"),
+        ("redis://[::1]:6379/1", "[::1]:6379/1"),
+        ("unix:///run/redis.sock", "/run/redis.sock (socket), database 0"),
+        (
+            "unix://:pw-123456@/run/redis.sock?db=3",
+            "/run/redis.sock (socket), database 3",
+        ),
+    ],
+)
+def test_redis_location_names_the_server_and_database_without_credentials(
+    url: str, location: str
+) -> None:
+    assert cli.redis_location(url) == location

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 
 from collector.probes import option_models
 from shared.config import Config, ConfigError, Settings
+from shared.redact import MASK, scrub
 from statusd import cli
 from statusd.wiring import load_config
 
@@ -444,6 +446,7 @@ def test_check_notes_the_widget_s_services_a_file_leaves_out(
     out = capsys.readouterr().out
     assert code == 0
     assert "the widget also expects instaGraphApi, webhooksConfig" in out
+    assert "they will read unknown" in out
     assert "sqlDatabase," not in out
 
 
@@ -593,3 +596,40 @@ def test_an_automation_window_beyond_a_year_is_refused(tmp_path: Path) -> None:
     )
 
     assert problem_at(path, "services.auto.rate_window_hours")
+
+
+def test_a_service_named_timestamp_is_refused(tmp_path: Path) -> None:
+    path = write(tmp_path, service_toml("", name="timestamp"))
+
+    assert problems_of(path) == [
+        ("services.timestamp", "reserved: the document's own key")
+    ]
+
+
+def test_settings_report_every_bad_variable_at_once() -> None:
+    environ = {
+        "PORT": "http",
+        "REDIS_URL": "http://cache.test",
+        "STATUS_API_KEY": " spaced-key",
+        "LOG_LEVEL": "loud",
+    }
+
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_environ(environ)
+
+    keys = [key for key, _ in caught.value.problems]
+    assert keys == ["PORT", "REDIS_URL", "STATUS_API_KEY", "LOG_LEVEL"]
+    assert str(caught.value).count("environment: ") == 4
+
+
+def test_settings_remember_the_api_key_and_the_redis_password_as_secrets() -> None:
+    key, password = f"key-{uuid.uuid4().hex}", f"pw-{uuid.uuid4().hex}"
+    environ = {
+        "STATUS_API_KEY": key,
+        "REDIS_URL": f"redis://:{password}@cache.test:6379/0",
+    }
+
+    Settings.from_environ(environ)
+
+    line = scrub(f"sent {key}; AUTH {password} refused")
+    assert line == f"sent {MASK}; AUTH {MASK} refused"

@@ -8,9 +8,11 @@ from typing import Any
 
 import pytest
 
+from shared import fields
 from shared.fields import (
     ABSENT,
     MEASUREMENTS,
+    finite_number,
     format_large_count,
     format_latency,
     format_name,
@@ -23,6 +25,13 @@ from shared.fields import (
 from shared.model import to_iso
 
 NOW = datetime(2025, 12, 28, 10, 30, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def nothing_warned_yet(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test starts as a fresh process would: no problem logged yet."""
+    monkeypatch.setattr(fields, "_warned", set())
+
 
 # Each service's fields after `status`, in the order of the contract's table.
 CONTRACT_KEYS = {
@@ -319,3 +328,62 @@ def test_an_odd_stored_number_reads_as_not_measured(name: str, value: Any) -> No
 
     field = {m.name: m.field for m in MEASUREMENTS.values()}[name]
     assert rendered[field] in ("N/A", None)
+
+
+def warnings_of(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.name == "shared.fields"]
+
+
+def test_a_bad_value_is_logged_once_however_often_it_is_shown(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="shared.fields"):
+        for _ in range(3):
+            render_fields("pinecone", {"total_vectors": "lots"}, NOW)
+
+    assert len(warnings_of(caplog)) == 1
+
+
+def test_each_service_measurement_and_problem_is_logged_on_its_own(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="shared.fields"):
+        for _ in range(2):
+            render_fields("pinecone", {"total_vectors": "lots"}, NOW)
+            render_fields("redisCache", {"total_vectors": "lots"}, NOW)
+            render_fields("pinecone", {"total_vectors": "lots", "latency_ms": [1]}, NOW)
+            render_fields("webhooksConfig", {"last_event_at": "yesterday"}, NOW)
+            render_fields("webhooksConfig", {"last_event_at": "today"}, NOW)
+
+    logged = warnings_of(caplog)
+    assert len(logged) == 5
+    assert sum("service=pinecone name=total_vectors" in line for line in logged) == 1
+    assert sum("name=last_event_at" in line for line in logged) == 2
+
+
+def test_the_memory_of_logged_problems_stays_bounded(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="shared.fields"):
+        for day in range(fields.MAX_WARNED * 2):
+            render_fields("webhooksConfig", {"last_event_at": f"day {day}"}, NOW)
+
+    assert len(fields._warned) <= fields.MAX_WARNED
+    assert len(warnings_of(caplog)) == fields.MAX_WARNED * 2
+
+
+@pytest.mark.parametrize("value", [0, 7, -2.5, 10**30])
+def test_a_finite_number_is_kept_as_stored(value: float) -> None:
+    number = finite_number(value)
+
+    assert number == value
+    assert type(number) is type(value)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [True, False, None, "12", [1], {"n": 1}, float("nan"), float("inf"), 10**400],
+    ids=lambda value: repr(value)[:12],
+)
+def test_anything_but_a_finite_number_is_none(value: object) -> None:
+    assert finite_number(value) is None
