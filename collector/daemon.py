@@ -34,6 +34,11 @@ log = logging.getLogger(__name__)
 HEARTBEAT_JOB = "statusd-heartbeat"
 HEARTBEAT_EXECUTOR = "heartbeat"
 
+# A run starts up to this share of its interval late, and never more than the cap:
+# enough to spread runs of one interval apart, too little to notice in the widget.
+JITTER_SHARE = 0.1
+MAX_JITTER_SECONDS = 2.0
+
 ProbeFactory = Callable[[ServiceConfig, probes.ProbeContext], probes.Probe]
 
 
@@ -67,7 +72,8 @@ class Collector:
         settings = self.config.collector
         # One worker per service by default: a slow probe then never waits for a
         # worker held by another. The runners' timeouts bound how long any is held.
-        workers = settings.workers or len(self.runners) + 1
+        # The heartbeat has an executor of its own, so it needs none of these.
+        workers = settings.workers or len(self.runners)
         return BackgroundScheduler(
             executors={
                 "default": ThreadPoolExecutor(max_workers=workers),
@@ -85,7 +91,7 @@ class Collector:
             service = runner.service
             self.scheduler.add_job(
                 runner.run_once,
-                IntervalTrigger(seconds=service.interval),
+                IntervalTrigger(seconds=service.interval, jitter=jitter(service)),
                 id=f"probe-{service.name}",
                 name=f"probe {service.name}",
                 next_run_time=now,
@@ -136,12 +142,12 @@ class Collector:
         }
         try:
             vanished = self.store.beat(heartbeat, self.config.collector.heartbeat_ttl)
-            self.recorder.redis_succeeded()
-            if vanished and self._beats:
-                self.recorder.republish()
-            self._beats += 1
         except RedisError as error:
             self.recorder.redis_failed(error)
+            return
+        # The first beat finds no heartbeat anyway: nothing was lost then.
+        self.recorder.redis_succeeded(keys_lost=vanished and self._beats > 0)
+        self._beats += 1
 
     def stop(self) -> None:
         """Stop within a few seconds: waiting runs give up, hung probes are abandoned."""
@@ -158,5 +164,15 @@ class Collector:
         for runner in self.runners:
             runner.probe.close()
         self.context.close()
+        self.store.client.close()
         if was_running:
             log.info("collector stopped")
+
+
+def jitter(service: ServiceConfig) -> float:
+    """Seconds a run may start late, so services of one interval do not fire at once.
+
+    The database services of the default configuration share one engine; fired
+    together, each run would also wait on the others' connections.
+    """
+    return min(MAX_JITTER_SECONDS, JITTER_SHARE * service.interval)

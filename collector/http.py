@@ -8,7 +8,6 @@ into a `TransportError` with a short reason that names the host but never the UR
 from __future__ import annotations
 
 import json
-import logging
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -18,8 +17,6 @@ from urllib.parse import urlsplit
 import requests
 import urllib3
 from requests.structures import CaseInsensitiveDict
-
-log = logging.getLogger(__name__)
 
 # Status answers are small; a runaway body must not eat the collector's memory.
 MAX_BODY_BYTES = 1 << 20

@@ -16,6 +16,7 @@ import threading
 
 from redis.exceptions import RedisError
 
+from collector.probes.base import summary
 from shared.config import Config
 from shared.model import SEVERITY, ProbeResult, Status, StoredResult, to_iso
 from shared.store import UNREACHABLE, StatusStore
@@ -64,11 +65,17 @@ class Recorder:
         self.redis_succeeded()
 
     def republish(self) -> None:
-        """Write every latest result again (Redis came back empty or after an outage)."""
+        """Write every latest result again (Redis came back empty or after an outage).
+
+        The write is made under the lock: a `record()` landing between a snapshot
+        and its write would otherwise be overwritten by the older result. The wait
+        it costs a run is bounded by the store's socket timeout.
+        """
         with self._lock:
             latest = list(self._latest.values())
+            if latest:
+                self.store.write_many(latest)
         if latest:
-            self.store.write_many(latest)
             log.info("wrote %d latest results to Redis again", len(latest))
 
     def redis_failed(self, error: Exception) -> None:
@@ -79,15 +86,21 @@ class Recorder:
             log.warning(
                 "redis %s (%s): results are kept in memory until it is back",
                 "unreachable" if isinstance(error, UNREACHABLE) else "failing",
-                describe(error),
+                summary(error),
             )
 
-    def redis_succeeded(self) -> None:
+    def redis_succeeded(self, *, keys_lost: bool = False) -> None:
+        """Note a Redis call that worked; write every result again if Redis was away.
+
+        `keys_lost` says Redis answers but lost what it held (restarted or flushed).
+        Both at once, after a long outage, still write everything only once.
+        """
         with self._lock:
             back, self._redis_ok = not self._redis_ok, True
-        if not back:
+        if back:
+            log.info("redis reachable again")
+        if not (back or keys_lost):
             return
-        log.info("redis reachable again")
         try:
             self.republish()
         except RedisError as error:
@@ -131,16 +144,10 @@ def writable(stored: StoredResult) -> bool:
             "service=%s has a stored result that cannot be written (%s): "
             "a fresh result replaces it",
             stored.service,
-            describe(error),
+            summary(error),
         )
         return False
     return True
-
-
-def describe(error: Exception) -> str:
-    """The error's class and the first line of its message."""
-    lines = str(error).strip().splitlines()
-    return f"{type(error).__name__}: {lines[0]}" if lines else type(error).__name__
 
 
 def change_event(

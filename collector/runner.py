@@ -17,7 +17,7 @@ from dataclasses import replace
 from typing import Any
 
 from collector.probes import Deadline, MissingSetting, Probe
-from collector.probes.base import SCALAR
+from collector.probes.base import SCALAR, unconfigured
 from shared.model import ProbeResult, utcnow
 from shared.redact import scrub
 
@@ -101,7 +101,7 @@ class ServiceRunner:
         try:
             return self.probe.check(Deadline(self.service.timeout))
         except MissingSetting as missing:
-            return ProbeResult.unknown(f"not configured: {missing}")
+            return unconfigured(missing)
         except Exception as error:  # noqa: BLE001 - a probe's bug must not stop the loop
             log.debug("service=%s probe raised", self.service.name, exc_info=True)
             return ProbeResult.down(f"probe failed: {type(error).__name__}: {error}")

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from shared.model import from_iso
+from shared.once import warn_once
 
 log = logging.getLogger(__name__)
 
@@ -202,25 +203,13 @@ def _shown(service: str, measurement: Measurement, value: Any, now: datetime) ->
         return measurement.format(ABSENT, now)
 
 
-# The (service, measurement, problem) already logged by this process. A bad value
-# stays in Redis until the next probe and is read at every poll of every widget, in
-# every worker: one line per request would drown the log. The set is bounded, as a
-# problem's text may quote the value; once full it starts afresh, so a lasting
-# problem is still logged now and then. A race between threads costs a repeated line.
-_warned: set[tuple[str, str, str]] = set()
-MAX_WARNED = 256
-
-
 def _warn_once(
     service: str, measurement: Measurement, value: Any, error: Exception
 ) -> None:
-    seen = (service, measurement.name, f"{type(error).__name__}: {error}")
-    if seen in _warned:
-        return
-    if len(_warned) >= MAX_WARNED:
-        _warned.clear()
-    _warned.add(seen)
-    log.warning(
+    problem = (service, measurement.name, f"{type(error).__name__}: {error}")
+    warn_once(
+        log,
+        problem,
         "cannot show measurement service=%s name=%s value=%.80r: %s",
         service,
         measurement.name,

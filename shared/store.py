@@ -19,7 +19,8 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from shared import keys
-from shared.model import StoredResult, from_iso, to_iso, utcnow
+from shared.model import StoredResult, from_iso, to_iso
+from shared.once import warn_once
 
 log = logging.getLogger(__name__)
 
@@ -135,10 +136,17 @@ class StatusStore:
             return None
         return (until, str(document.get("reason", ""))) if until else None
 
-    def back_off(self, service: str, until: datetime, reason: str) -> None:
-        """Remember a vendor's "not before"; the key expires by itself at that instant."""
+    def back_off(
+        self, service: str, until: datetime, reason: str, *, now: datetime
+    ) -> None:
+        """Remember a vendor's "not before"; the key expires by itself at that instant.
+
+        The TTL is counted from the caller's `now`, the clock `until` was reckoned
+        on: mixing in another clock (ours against a probe's) would shorten or
+        lengthen the hold by however far the two clocks disagree.
+        """
         document = {"until": to_iso(until), "reason": reason}
-        ttl_ms = max(1, int((until - utcnow()).total_seconds() * 1000))
+        ttl_ms = max(1, int((until - now).total_seconds() * 1000))
         self.client.set(keys.backoff(service), json.dumps(document), px=ttl_ms)
 
     def _parse(self, service: str, text: str | None) -> StoredResult | None:
@@ -147,8 +155,13 @@ class StatusStore:
         try:
             return StoredResult.from_json(text)
         except ValueError as error:
-            log.warning(
-                "ignoring unreadable result key=%s: %s", keys.service(service), error
+            key = keys.service(service)
+            warn_once(
+                log,
+                (key, str(error)),
+                "ignoring unreadable result key=%s: %s",
+                key,
+                error,
             )
             return None
 

@@ -17,6 +17,7 @@ import pytest
 import redis
 import sqlalchemy as sa
 
+from shared import once
 from shared.store import StatusStore
 
 REDIS_TEST_URL = os.environ.get("REDIS_TEST_URL", "redis://127.0.0.1:6379/15")
@@ -31,6 +32,12 @@ def unavailable(what: str, error: Exception) -> None:
     if IN_CI:
         pytest.fail(f"{message}; CI must provide it", pytrace=False)
     pytest.skip(message)
+
+
+@pytest.fixture(autouse=True)
+def fresh_warnings() -> None:
+    """Each test starts as a fresh process would: no repeated problem logged yet."""
+    once.forget()
 
 
 @pytest.fixture

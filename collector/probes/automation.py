@@ -14,10 +14,10 @@ from collector.probes.database import (
     DatabaseOptions,
     DatabaseProbe,
     TableName,
+    as_utc,
     describe_error,
     table,
 )
-from collector.probes.webhooks import as_utc
 from shared.model import ProbeResult, to_iso, utcnow
 
 

@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from pydantic import BaseModel
 
 from shared.config import ServiceConfig, Strict
-from shared.model import ProbeResult
+from shared.model import ProbeResult, Status
 from shared.redact import read_secret
 from shared.store import StatusStore, connect
 
@@ -33,7 +33,6 @@ class Deadline:
     """A probe's time budget, so that a retry never runs past the hard timeout."""
 
     def __init__(self, seconds: float):
-        self.seconds = seconds
         self._ends = time.monotonic() + seconds
 
     def remaining(self) -> float:
@@ -49,6 +48,11 @@ class MissingSetting(Exception):
     def __init__(self, variable: str):
         super().__init__(f"{variable} is not set")
         self.variable = variable
+
+
+def unconfigured(missing: MissingSetting, **values: Any) -> ProbeResult:
+    """The `unknown` result of a check that cannot run for want of a variable."""
+    return ProbeResult(Status.UNKNOWN, f"not configured: {missing}", values=values)
 
 
 @dataclass
@@ -153,19 +157,32 @@ def make_engine(url: str, timeout: float) -> sa.Engine:
         connect_args = {"timeout": timeout, "check_same_thread": False}
     elif engine_url.get_backend_name() in ("mysql", "mariadb"):
         connect_args = {"connect_timeout": max(1, int(timeout))}
-    return _create(engine_url, connect_args)
+    return _create(engine_url, connect_args, timeout)
 
 
-def _create(engine_url: sa.URL, connect_args: dict[str, Any]) -> sa.Engine:
+# One engine serves every service with the same URL and timeout: four in the default
+# configuration (sql, webhooks, automation, scheduler), all first run at the same
+# instant, plus a hung run's connection kept until its thread ends. Five kept open
+# and five more on demand cover that with room to spare, so no probe waits on our
+# own pool and reports that wait as the database's timeout.
+POOL_SIZE = 5
+POOL_OVERFLOW = 5
+
+
+def _create(
+    engine_url: sa.URL, connect_args: dict[str, Any], timeout: float
+) -> sa.Engine:
     if engine_url.get_backend_name() == "sqlite":
         return sa.create_engine(engine_url, connect_args=connect_args)
-    # A small pool: probes are few and short. Pre-ping turns a connection left dead by
-    # a database restart into a fresh one instead of a false "down".
+    # Pre-ping turns a connection left dead by a database restart into a fresh one
+    # instead of a false "down". A probe waits for a free connection no longer than
+    # it may take in all (SQLAlchemy's default would be 30 s).
     return sa.create_engine(
         engine_url,
         connect_args=connect_args,
-        pool_size=2,
-        max_overflow=2,
+        pool_size=POOL_SIZE,
+        max_overflow=POOL_OVERFLOW,
+        pool_timeout=timeout,
         pool_pre_ping=True,
         pool_recycle=300,
     )
@@ -190,3 +207,36 @@ class Probe(abc.ABC):
 
 def elapsed_ms(started: float) -> int:
     return round((time.perf_counter() - started) * 1000)
+
+
+def slow(latency_ms: int, threshold_ms: int) -> str:
+    """The degraded finding of a check slower than its threshold."""
+    return f"slow: {latency_ms}ms, above {threshold_ms}ms"
+
+
+def http_url(url: str) -> str:
+    """Accept an http:// or https:// URL; raise ValueError for anything else."""
+    if not url.startswith(("http://", "https://")):
+        raise ValueError("must start with http:// or https://")
+    return url
+
+
+def dig(document: Any, path: str) -> tuple[bool, Any]:
+    """Follow `a.b.0.c` through objects and lists; (False, None) where it breaks off."""
+    current = document
+    for part in path.split("."):
+        if isinstance(current, dict) and part in current:
+            current = current[part]
+        elif isinstance(current, list) and part.isdigit() and int(part) < len(current):
+            current = current[int(part)]
+        else:
+            return False, None
+    return True, current
+
+
+def summary(error: Exception) -> str:
+    """The error's class and the first line of its message, for a reason or a log."""
+    lines = str(error).strip().splitlines()
+    if not lines:
+        return type(error).__name__
+    return f"{type(error).__name__}: {lines[0][:200]}"

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from datetime import UTC, datetime
+from typing import Annotated, Any
 
 import sqlalchemy as sa
 from pydantic import AfterValidator, Field
@@ -59,3 +60,17 @@ def describe_error(error: sa.exc.SQLAlchemyError) -> str:
     original = getattr(error, "orig", None) or error
     first_line = (str(original).strip().splitlines() or [type(original).__name__])[0]
     return first_line[:200]
+
+
+def as_utc(value: Any) -> datetime | None:
+    """A stored timestamp as an aware UTC instant; the contract says naive means UTC.
+
+    SQLite hands timestamps back as text, so text is parsed too.
+    """
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if not isinstance(value, datetime):
+        raise TypeError(f"expected a timestamp, got {type(value).__name__}")
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

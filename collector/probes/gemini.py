@@ -16,6 +16,7 @@ the value is not measured ("N/A"); a counter that cannot be read is `degraded`.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import redis
@@ -206,7 +207,11 @@ def details_of(error: dict[str, Any], type_url: str) -> list[dict[str, Any]]:
 
 
 def number(value: Any) -> float:
+    """The counter's value; `nan` and `inf` parse as floats but count nothing."""
     try:
-        return float(value)
+        counted = float(value)
     except (TypeError, ValueError):
-        raise QuotaUnreadable("the counter is not a number") from None
+        counted = math.nan
+    if not math.isfinite(counted):
+        raise QuotaUnreadable("the counter is not a number")
+    return counted

@@ -12,7 +12,15 @@ from typing import Any, Literal
 from pydantic import Field, field_validator
 
 from collector.http import Answer, BadAnswer, TransportError, fetch, new_session
-from collector.probes.base import SCALAR, Deadline, Probe, ProbeContext
+from collector.probes.base import (
+    SCALAR,
+    Deadline,
+    Probe,
+    ProbeContext,
+    dig,
+    http_url,
+    slow,
+)
 from shared.config import ServiceConfig, Strict
 from shared.fields import MEASUREMENTS
 from shared.model import ProbeResult
@@ -38,9 +46,8 @@ class HttpOptions(Strict):
     @field_validator("url")
     @classmethod
     def _http_url(cls, url: str) -> str:
-        if not url.startswith(("http://", "https://", "${")):
-            raise ValueError("must start with http:// or https://")
-        return url
+        # A URL that is all placeholder is only known at each check.
+        return url if url.startswith("${") else http_url(url)
 
     @field_validator("expect_status", mode="before")
     @classmethod
@@ -134,10 +141,6 @@ def unexpected_status(status: int, expected: list[int], latency_ms: int) -> Prob
     return ProbeResult.down(f"HTTP {status} (expected {wanted})", latency_ms)
 
 
-def slow(latency_ms: int, threshold_ms: int) -> str:
-    return f"slow: {latency_ms}ms, above {threshold_ms}ms"
-
-
 def extract_values(
     document: Any, paths: dict[str, str]
 ) -> tuple[dict[str, Any], str | None]:
@@ -155,16 +158,3 @@ def extract_values(
                 else f"answer lacks {path}"
             )
     return values, problem
-
-
-def dig(document: Any, path: str) -> tuple[bool, Any]:
-    """Follow `a.b.0.c` through objects and lists; (False, None) where it breaks off."""
-    current = document
-    for part in path.split("."):
-        if isinstance(current, dict) and part in current:
-            current = current[part]
-        elif isinstance(current, list) and part.isdigit() and int(part) < len(current):
-            current = current[int(part)]
-        else:
-            return False, None
-    return True, current

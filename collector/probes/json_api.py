@@ -3,9 +3,10 @@
 Lluma AI documents no public API, so everything is configured: calls
 `{method} {base_url}{path}` (default `GET /v1/status`) with the key in
 `auth_header` (default `Authorization: Bearer <key>`), and reads `model_version`
-from the dotted `version_field` of the JSON answer (default `model.version`). Point
-`path` at a read that costs nothing (a status or model endpoint, never a
-generation). At the default interval (120 s) that is 720 calls a day.
+from the dotted `version_field` of the JSON answer (default `model.version`; `""`
+reads none, for an API that names no version). Point `path` at a read that costs
+nothing (a status or model endpoint, never a generation). At the default interval
+(120 s) that is 720 calls a day.
 
 An answer without the version field is a partial answer: `degraded`. Rate limits
 are read from `Retry-After`. Without `api_key_env` no credential is sent, for
@@ -18,9 +19,8 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from collector.probes.base import Deadline
-from collector.probes.http import dig
-from collector.probes.vendor import Reading, VendorOptions, VendorProbe, http_url
+from collector.probes.base import Deadline, dig
+from collector.probes.vendor import Reading, VendorOptions, VendorProbe, api_root
 
 HEADER_NAME = r"^[A-Za-z0-9-]{1,64}$"
 
@@ -40,14 +40,20 @@ class JsonApiOptions(VendorOptions):
         description='put before the key; default "Bearer" in Authorization, else none',
     )
     version_field: str | None = Field(
-        "model.version", description="dotted path of model_version; None reads none"
+        "model.version", description='dotted path of model_version; "" reads none'
     )
 
     @field_validator("base_url")
     @classmethod
     def _http_base(cls, url: str | None) -> str | None:  # type: ignore[override]
         # Same name as the parent's validator, so it replaces it: None is allowed here.
-        return None if url is None else http_url(url)
+        return None if url is None else api_root(url)
+
+    @field_validator("version_field")
+    @classmethod
+    def _none_when_empty(cls, path: str | None) -> str | None:
+        # TOML has no null: an empty string is how a file says "no version field".
+        return path or None
 
     @field_validator("path")
     @classmethod

@@ -15,7 +15,7 @@ import redis
 import sqlalchemy as sa
 from pydantic import Field, model_validator
 
-from collector.probes.base import Deadline, Probe
+from collector.probes.base import Deadline, Probe, summary
 from collector.probes.database import TableName, describe_error, table
 from shared.config import Strict
 from shared.model import ProbeResult, to_iso, utcnow
@@ -57,7 +57,7 @@ class SchedulerProbe(Probe):
         except sa.exc.SQLAlchemyError as error:
             return ProbeResult.down(f"job store unreadable: {describe_error(error)}")
         except redis.exceptions.RedisError as error:
-            return ProbeResult.down(f"job store unreadable: {describe_redis(error)}")
+            return ProbeResult.down(f"job store unreadable: {summary(error)}")
         return self.judge(jobs, earliest)
 
     def read_sql(self) -> tuple[int, float | None]:
@@ -113,11 +113,3 @@ def instant_of(unix_seconds: float | None) -> datetime | None:
 def format_delay(seconds: float) -> str:
     minutes = int(seconds // 60)
     return f"{minutes}m" if minutes else f"{int(seconds)}s"
-
-
-def describe_redis(error: redis.exceptions.RedisError) -> str:
-    """Name the error's kind and first line ("Error 111 connecting to ...")."""
-    lines = str(error).strip().splitlines()
-    if not lines:
-        return type(error).__name__
-    return f"{type(error).__name__}: {lines[0][:200]}"

@@ -14,12 +14,15 @@ import time
 import sqlalchemy as sa
 from pydantic import Field
 
-from collector.probes.base import Deadline, elapsed_ms
+from collector.probes.base import Deadline, ProbeContext, elapsed_ms, slow
 from collector.probes.database import DatabaseOptions, DatabaseProbe, describe_error
-from collector.probes.http import slow
+from shared.config import ServiceConfig
 from shared.model import ProbeResult
 
 log = logging.getLogger(__name__)
+
+# The round trip measured; the cheapest statement every database answers.
+ROUND_TRIP = "SELECT 1"
 
 CONNECTION_QUERIES = {
     "postgresql": (
@@ -39,11 +42,15 @@ class SqlProbe(DatabaseProbe):
     kind = "sql"
     Options = SqlOptions
 
+    def __init__(self, service: ServiceConfig, context: ProbeContext):
+        super().__init__(service, context)
+        self.counting_failed = False
+
     def check(self, deadline: Deadline) -> ProbeResult:
         try:
             with self.engine().connect() as connection:
                 started = time.perf_counter()
-                connection.execute(sa.text("SELECT 1")).scalar_one()
+                connection.execute(sa.text(ROUND_TRIP)).scalar_one()
                 latency = elapsed_ms(started)
                 sessions = self.count_sessions(connection)
         except sa.exc.SQLAlchemyError as error:
@@ -59,13 +66,24 @@ class SqlProbe(DatabaseProbe):
         if query is None:
             return None
         try:
-            return int(connection.execute(sa.text(query)).scalar_one())
+            count = int(connection.execute(sa.text(query)).scalar_one())
         except sa.exc.SQLAlchemyError as error:
             # A role without the right to read the view still has a working database.
-            log.warning(
-                "service=%s cannot count sessions: %s",
-                self.service.name,
-                describe_error(error),
-            )
+            # PostgreSQL refuses every later statement of a transaction that failed:
+            # rolled back, the connection goes back to the pool usable.
             connection.rollback()
+            self.cannot_count(error)
             return None
+        self.counting_failed = False
+        return count
+
+    def cannot_count(self, error: sa.exc.SQLAlchemyError) -> None:
+        """Warn once while counting keeps failing: it fails the same way every time."""
+        level = logging.DEBUG if self.counting_failed else logging.WARNING
+        self.counting_failed = True
+        log.log(
+            level,
+            "service=%s cannot count sessions: %s",
+            self.service.name,
+            describe_error(error),
+        )

@@ -33,8 +33,15 @@ from pydantic import Field, field_validator
 from requests.structures import CaseInsensitiveDict
 
 from collector.http import Answer, BadAnswer, TransportError, fetch, new_session
-from collector.probes.base import Deadline, MissingSetting, Probe, ProbeContext
-from collector.probes.http import slow
+from collector.probes.base import (
+    Deadline,
+    MissingSetting,
+    Probe,
+    ProbeContext,
+    http_url,
+    slow,
+    unconfigured,
+)
 from shared.config import ServiceConfig, Strict
 from shared.model import ProbeResult, Status, to_iso, utcnow
 from shared.redact import scrub
@@ -66,12 +73,6 @@ ERROR_CODE = re.compile(r"^[A-Za-z0-9_.-]{1,48}$")
 DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s)")
 
 
-def http_url(url: str) -> str:
-    if not url.startswith(("http://", "https://")):
-        raise ValueError("must start with http:// or https://")
-    return url.rstrip("/")
-
-
 class VendorOptions(Strict):
     """The options every vendor probe has; each vendor adds its own and defaults."""
 
@@ -86,7 +87,7 @@ class VendorOptions(Strict):
     @field_validator("base_url")
     @classmethod
     def _http_base(cls, url: str) -> str:
-        return http_url(url)
+        return api_root(url)
 
 
 class VendorError(Exception):
@@ -162,7 +163,7 @@ class BackOff:
         reason = scrub(reason)
 
         self._held = (until, reason)
-        self._store(until, reason)
+        self._store(until, reason, now)
         log.info(
             "service=%s %s: not calling before %s", self.service, reason, to_iso(until)
         )
@@ -186,11 +187,11 @@ class BackOff:
             )
             return None
 
-    def _store(self, until: datetime, reason: str) -> None:
+    def _store(self, until: datetime, reason: str, now: datetime) -> None:
         if self.store is None:
             return
         try:
-            self.store.back_off(self.service, until, reason)
+            self.store.back_off(self.service, until, reason, now=now)
         except redis.exceptions.RedisError as error:
             log.warning(
                 "service=%s back-off kept in memory only: redis failed (%s)",
@@ -220,6 +221,14 @@ class VendorProbe(Probe):
         return {}
 
     def check(self, deadline: Deadline) -> ProbeResult:
+        try:
+            return self.attempt(deadline)
+        except MissingSetting as missing:
+            # Caught here, not left to the runner, so the configured names still show.
+            return unconfigured(missing, **self.configured_values())
+
+    def attempt(self, deadline: Deadline) -> ProbeResult:
+        """Check unless a back-off holds; MissingSetting when a variable is unset."""
         key = self.credential()
         started = self.clock()
         hold = self.backoff.current(started)
@@ -271,7 +280,7 @@ class VendorProbe(Probe):
         if value is None:
             raise MissingSetting(variable)
         try:
-            return http_url(value)
+            return api_root(value)
         except ValueError:
             raise Broken(f"{variable} is not an http(s) URL") from None
 
@@ -361,6 +370,11 @@ class VendorProbe(Probe):
 
     def close(self) -> None:
         self.session.close()
+
+
+def api_root(url: str) -> str:
+    """An API's root: an http(s) URL without a trailing /; ValueError otherwise."""
+    return http_url(url).rstrip("/")
 
 
 def holding(reason: str, until: datetime) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -14,6 +13,7 @@ from collector.probes.database import (
     DatabaseOptions,
     DatabaseProbe,
     TableName,
+    as_utc,
     describe_error,
     table,
 )
@@ -63,17 +63,3 @@ class WebhooksProbe(DatabaseProbe):
         if hooks < options.min_active:
             return ProbeResult.degraded(f"{hooks} active webhooks", **values)
         return ProbeResult.operational(**values)
-
-
-def as_utc(value: Any) -> datetime | None:
-    """A stored timestamp as an aware UTC instant; the contract says naive means UTC.
-
-    SQLite hands timestamps back as text, so text is parsed too.
-    """
-    if value is None:
-        return None
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    if not isinstance(value, datetime):
-        raise TypeError(f"expected a timestamp, got {type(value).__name__}")
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

@@ -27,7 +27,7 @@ from collector.daemon import Collector
 from collector.probes import Deadline, Probe, ProbeContext
 from shared import keys
 from shared.config import CollectorSettings, Config, ServiceConfig
-from shared.model import ProbeResult, Status, StoredResult
+from shared.model import ProbeResult, Status, StoredResult, utcnow
 from shared.store import StatusStore, connect
 from statusd.embedded import EmbeddedRedis
 
@@ -455,3 +455,64 @@ def test_collect_exits_cleanly_on_a_stop_signal_while_a_probe_hangs(
     assert "did not answer" in (stored.result.reason or "")
     assert "collector stopped" in text
     assert store.heartbeat() is None
+
+
+def test_a_beat_after_a_long_outage_writes_every_result_again_once(
+    harness: Harness, fake_redis: redis.Redis, monkeypatch: pytest.MonkeyPatch
+):
+    collector = harness.collector({"groqCloud": Plan(), "pinecone": Plan()})
+    for name in ("groqCloud", "pinecone"):
+        collector.recorder.record(name, ProbeResult.operational(7).stamped(utcnow()))
+    collector.beat()
+    # Redis away for longer than the heartbeat's TTL, and back empty.
+    collector.recorder.redis_failed(redis.exceptions.ConnectionError("gone"))
+    fake_redis.flushall()
+    writes: list[list[StoredResult]] = []
+    write_many = harness.store.write_many
+
+    def counted(results: list[StoredResult]) -> None:
+        writes.append(results)
+        write_many(results)
+
+    monkeypatch.setattr(harness.store, "write_many", counted)
+
+    collector.beat()
+
+    assert len(writes) == 1
+    assert all_recorded(harness.store, ["groqCloud", "pinecone"])
+
+
+def test_it_closes_its_store_after_forgetting_its_heartbeat(
+    harness: Harness, fake_redis: redis.Redis, monkeypatch: pytest.MonkeyPatch
+):
+    collector = harness.collector({"groqCloud": Plan()})
+    collector.start()
+    assert wait_until(lambda: fake_redis.exists(keys.HEARTBEAT))
+    steps: list[str] = []
+    forget = harness.store.forget_heartbeat
+
+    def forgetting(instance: str | None = None) -> None:
+        steps.append("forget")
+        forget(instance)
+
+    monkeypatch.setattr(harness.store, "forget_heartbeat", forgetting)
+    monkeypatch.setattr(fake_redis, "close", lambda: steps.append("close"))
+
+    collector.stop()
+
+    assert steps == ["forget", "close"]
+    assert not fake_redis.exists(keys.HEARTBEAT)
+
+
+@pytest.mark.parametrize(("interval", "jitter"), [(5.0, 0.5), (60.0, 2.0)])
+def test_runs_of_one_interval_are_spread_by_a_small_jitter(
+    harness: Harness, interval: float, jitter: float
+):
+    collector = harness.collector({"a": Plan(interval), "b": Plan(interval)})
+
+    collector.start()
+
+    for name in ("a", "b"):
+        job = collector.scheduler.get_job(f"probe-{name}")
+        assert job is not None
+        assert job.trigger.jitter == pytest.approx(jitter)

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from collector.http import fetch, new_session
+from collector.http import TransportError, fetch, new_session
 from statusd import logs
 
 DOCUMENT = {"model": {"version": "v7"}, "padding": "x" * 100_000}
@@ -123,3 +123,18 @@ def test_an_answer_with_malformed_headers_logs_no_traceback(
     logged = capsys.readouterr().err
     assert "Failed to parse headers" not in logged
     assert "Traceback" not in logged
+
+
+# urllib3 warns of every unverified request; here that is the point.
+@pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")
+def test_a_certificate_no_authority_signed_fails_the_tls_handshake(tls_url: str):
+    session = new_session()
+
+    with pytest.raises(TransportError) as failed:
+        fetch(session, "GET", tls_url, timeout=2.0)
+    unverified = fetch(session, "GET", tls_url, timeout=2.0, verify=False)
+    session.close()
+
+    assert str(failed.value) == "TLS handshake with 127.0.0.1 failed"
+    # The same server answers once verification is off: TLS was the only obstacle.
+    assert unverified.status == 200

@@ -332,3 +332,14 @@ def test_it_reads_an_answer_just_under_one_mib(serve: Serve):
 
     assert result.status is Status.OPERATIONAL
     assert len(result.values["model"]) > 1_000_000
+
+
+# urllib3 warns of every unverified request; here that is the point.
+@pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")
+def test_a_server_whose_certificate_cannot_be_verified_is_down(tls_url: str):
+    verified = check(tls_url)
+    unverified = check(tls_url, verify_tls=False)
+
+    assert verified.status is Status.DOWN
+    assert verified.reason == "TLS handshake with 127.0.0.1 failed"
+    assert unverified.status is Status.OPERATIONAL

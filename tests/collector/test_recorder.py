@@ -6,7 +6,7 @@ import json
 import logging
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -413,3 +413,105 @@ def test_it_leaves_out_a_primed_result_that_cannot_be_written(
     ]
     assert warning.startswith("service=pinecone has a stored result that cannot")
     assert "out of range" in warning
+
+
+class SlowToRepublish(StatusStore):
+    """A store whose `write_many` waits, mid-republish, until the test lets it go."""
+
+    def __init__(self, client: redis.Redis):
+        super().__init__(client)
+        self.writing = threading.Event()
+        self.proceed = threading.Event()
+
+    def write_many(self, results: Iterable[StoredResult]) -> None:
+        self.writing.set()
+        self.proceed.wait(5)
+        super().write_many(results)
+
+
+def test_a_republish_never_overwrites_a_result_recorded_meanwhile(
+    fake_redis: redis.Redis,
+):
+    store = SlowToRepublish(fake_redis)
+    recorder = Recorder(make_config(), store)
+    recorder.record("groqCloud", at(0, ProbeResult.operational(80)))
+    republishing = threading.Thread(target=recorder.republish)
+    republishing.start()
+    assert store.writing.wait(5)
+
+    newer = threading.Thread(
+        target=recorder.record,
+        args=("groqCloud", at(1, ProbeResult.down("HTTP 503"))),
+    )
+    newer.start()
+    newer.join(0.2)  # time enough to overtake the republish, were it not held back
+    store.proceed.set()
+    republishing.join(5)
+    newer.join(5)
+
+    stored = store.read("groqCloud")
+    assert stored is not None
+    assert stored.result.status is Status.DOWN
+    assert stored.result.checked_at == START + timedelta(minutes=1)
+
+
+class FailingRepublish(StatusStore):
+    """A store that takes single writes but fails every `write_many` while `down`."""
+
+    down = True
+
+    def write_many(self, results: Iterable[StoredResult]) -> None:
+        if self.down:
+            raise redis.exceptions.ConnectionError("Connection reset by peer")
+        super().write_many(results)
+
+
+def test_a_republish_that_fails_counts_as_redis_still_failing(
+    fake_redis: redis.Redis, caplog_info: pytest.LogCaptureFixture
+):
+    store = FailingRepublish(fake_redis)
+    recorder = Recorder(make_config(), store)
+    recorder.record("groqCloud", at(0, ProbeResult.operational(80)))
+    recorder.redis_failed(redis.exceptions.ConnectionError("gone"))
+    fake_redis.flushall()
+
+    recorder.redis_succeeded()  # raises nothing: the failure is noted instead
+    store.down = False
+    recorder.redis_succeeded()
+
+    messages = [line.getMessage() for line in recorder_lines(caplog_info)]
+    unreachable = [text for text in messages if text.startswith("redis unreachable")]
+    assert len(unreachable) == 2
+    assert "ConnectionError: Connection reset by peer" in unreachable[1]
+    assert messages.count("redis reachable again") == 2
+    stored = store.read("groqCloud")
+    assert stored is not None
+    assert stored.result.latency_ms == 80
+
+
+def test_it_writes_again_only_when_redis_was_away_or_lost_its_keys(
+    fake_redis: redis.Redis,
+):
+    store = CountingWrites(fake_redis)
+    recorder = Recorder(make_config(), store)
+    recorder.record("groqCloud", at(0, ProbeResult.operational(80)))
+
+    recorder.redis_succeeded()
+    quiet = store.republished
+    recorder.redis_succeeded(keys_lost=True)
+    lost = store.republished - quiet
+    recorder.redis_failed(redis.exceptions.ConnectionError("gone"))
+    recorder.redis_succeeded(keys_lost=True)
+    back_and_lost = store.republished - quiet - lost
+
+    assert (quiet, lost, back_and_lost) == (0, 1, 1)
+
+
+class CountingWrites(StatusStore):
+    """A store that counts its `write_many` calls: each one is a republish."""
+
+    republished = 0
+
+    def write_many(self, results: Iterable[StoredResult]) -> None:
+        self.republished += 1
+        super().write_many(results)

@@ -107,3 +107,24 @@ def test_it_is_down_with_the_drivers_first_line_when_the_log_is_missing(
     assert result.status == Status.DOWN
     assert "automation_logs" in result.reason
     assert "\n" not in result.reason
+
+
+@pytest.mark.parametrize(
+    ("minimum", "status"),
+    [(75, Status.DEGRADED), (60, Status.OPERATIONAL), (50, Status.OPERATIONAL)],
+)
+def test_a_success_rate_below_the_configured_minimum_is_degraded(
+    host_db, run_probe, minimum: float, status: Status
+) -> None:
+    now = hostapp.now()
+    runs = [("success", now - 2 * HOUR)] * 3 + [("failed", now - 3 * HOUR)] * 2
+    hostapp.add_runs(host_db.engine, host_db.tables, runs)
+
+    result = run_probe(
+        "automation", {"DATABASE_URL": host_db.url}, min_success_rate=minimum
+    )
+
+    assert result.status == status, result.reason
+    assert result.values["success_rate_pct"] == 60.0
+    if status == Status.DEGRADED:
+        assert result.reason == f"success rate 60% below {minimum}%"

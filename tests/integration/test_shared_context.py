@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 import threading
 from collections.abc import Iterator
@@ -12,6 +13,7 @@ import pytest
 import sqlalchemy as sa
 
 from collector import probes
+from collector.probes.base import POOL_OVERFLOW, POOL_SIZE
 from shared.config import parse
 from shared.model import Status
 
@@ -84,3 +86,27 @@ def test_a_table_locked_past_the_timeout_is_down_with_the_reason(
     assert result.status == Status.DOWN
     assert CANCELED.search(result.reason), result.reason
     assert "\n" not in result.reason
+
+
+def test_services_sharing_an_engine_each_get_a_connection_or_give_up_in_time(
+    pg_engine: sa.Engine,
+) -> None:
+    url = pg_engine.url.render_as_string(hide_password=False)
+    context = probes.ProbeContext(environ={"DATABASE_URL": url})
+    engine = context.engine("DATABASE_URL", 0.5)
+    try:
+        with contextlib.ExitStack() as held:
+            # The default configuration's four database services, a hung run of
+            # each, and room to spare: none of them waits on the pool.
+            for _ in range(POOL_SIZE + POOL_OVERFLOW):
+                held.enter_context(engine.connect())
+
+            # Past that, a probe waits for a connection no longer than its timeout.
+            with pytest.raises(sa.exc.TimeoutError):
+                engine.connect()
+    finally:
+        context.close()
+
+    assert POOL_SIZE + POOL_OVERFLOW >= 8
+    assert isinstance(engine.pool, sa.pool.QueuePool)
+    assert engine.pool.timeout() == 0.5

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from shared import fields
+from shared import once
 from shared.fields import (
     ABSENT,
     MEASUREMENTS,
@@ -28,9 +28,9 @@ NOW = datetime(2025, 12, 28, 10, 30, tzinfo=UTC)
 
 
 @pytest.fixture(autouse=True)
-def nothing_warned_yet(monkeypatch: pytest.MonkeyPatch) -> None:
+def nothing_warned_yet() -> None:
     """Each test starts as a fresh process would: no problem logged yet."""
-    monkeypatch.setattr(fields, "_warned", set())
+    once.forget()
 
 
 # Each service's fields after `status`, in the order of the contract's table.
@@ -365,11 +365,11 @@ def test_the_memory_of_logged_problems_stays_bounded(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     with caplog.at_level(logging.WARNING, logger="shared.fields"):
-        for day in range(fields.MAX_WARNED * 2):
+        for day in range(once.MAX_REMEMBERED * 2):
             render_fields("webhooksConfig", {"last_event_at": f"day {day}"}, NOW)
 
-    assert len(fields._warned) <= fields.MAX_WARNED
-    assert len(warnings_of(caplog)) == fields.MAX_WARNED * 2
+    assert len(once._seen) <= once.MAX_REMEMBERED
+    assert len(warnings_of(caplog)) == once.MAX_REMEMBERED * 2
 
 
 @pytest.mark.parametrize("value", [0, 7, -2.5, 10**30])

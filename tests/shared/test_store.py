@@ -224,17 +224,31 @@ def test_an_unreadable_event_is_skipped(
 def test_a_back_off_is_read_back_and_expires_at_its_instant(
     fake_store: StatusStore, fake_redis: redis.Redis
 ) -> None:
-    until = (utcnow() + timedelta(minutes=10)).replace(microsecond=0)
+    now = utcnow()
+    until = (now + timedelta(minutes=10)).replace(microsecond=0)
 
-    fake_store.back_off("groqCloud", until, "HTTP 429, Retry-After 600")
+    fake_store.back_off("groqCloud", until, "HTTP 429, Retry-After 600", now=now)
 
     assert fake_store.backoff_until("groqCloud") == (until, "HTTP 429, Retry-After 600")
     remaining_ms = (until - utcnow()).total_seconds() * 1000
     assert abs(fake_redis.pttl(keys.backoff("groqCloud")) - remaining_ms) < 2_000
 
 
+def test_a_back_off_lasts_from_the_callers_clock_not_the_wall_clock(
+    fake_store: StatusStore, fake_redis: redis.Redis
+) -> None:
+    # A probe's clock, frozen half a year from the wall clock in either direction.
+    for offset in (timedelta(days=-180), timedelta(days=180)):
+        now = utcnow() + offset
+
+        fake_store.back_off("groqCloud", now + timedelta(minutes=5), "x", now=now)
+
+        assert 299_000 <= fake_redis.pttl(keys.backoff("groqCloud")) <= 300_000
+
+
 def test_a_back_off_in_the_past_expires_at_once(fake_store: StatusStore) -> None:
-    fake_store.back_off("groqCloud", utcnow() - timedelta(minutes=1), "old")
+    now = utcnow()
+    fake_store.back_off("groqCloud", now - timedelta(minutes=1), "old", now=now)
     time.sleep(0.01)  # its TTL is one millisecond
 
     assert fake_store.backoff_until("groqCloud") is None
@@ -261,3 +275,20 @@ def test_an_unreachable_redis_raises_for_the_caller_to_judge() -> None:
     with pytest.raises(UNREACHABLE):
         store.read_many(["a"])
     store.client.close()
+
+
+def test_an_unreadable_result_is_warned_about_once_not_at_every_read(
+    fake_redis, fake_store, caplog
+) -> None:
+    import logging
+
+    from shared import keys, once
+
+    once.forget()
+    fake_redis.set(keys.service("groqCloud"), "{not json")
+
+    with caplog.at_level(logging.WARNING, logger="shared.store"):
+        for _ in range(5):
+            assert fake_store.read_many(["groqCloud"]) == {"groqCloud": None}
+
+    assert sum("unreadable result" in r.getMessage() for r in caplog.records) == 1

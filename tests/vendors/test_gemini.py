@@ -202,6 +202,34 @@ def test_a_down_api_stays_down_with_its_quota(
     assert result.values == {"quota_used_pct": 90.0}
 
 
+def test_an_answer_without_the_model_list_is_a_partial_answer(gemini: Rig):
+    def no_models(request: RecordedRequest) -> Reply:
+        return gemini.imitation.reply_json(200, {"nextPageToken": ""})
+
+    gemini.imitation.healthy = no_models  # type: ignore[method-assign]
+
+    result = gemini.check()
+
+    assert result.status is Status.DEGRADED
+    assert result.reason == "answer lacks the model list"
+    assert result.latency_ms is not None
+
+
+@pytest.mark.parametrize("counter", ["lots", "12 calls", "nan", "inf"])
+def test_a_counter_that_is_not_a_number_is_degraded_without_a_quota(
+    gemini: Rig, app_redis: tuple[str, redis.Redis], counter: str
+):
+    url, client = app_redis
+    client.set(f"gemini:calls:{today()}", counter)
+    environ = {**gemini.environ, "APP_REDIS_URL": url}
+
+    result = gemini.check(gemini.probe(environ=environ, quota=redis_quota()))
+
+    assert result.status is Status.DEGRADED
+    assert result.reason == "quota counter unreadable: the counter is not a number"
+    assert "quota_used_pct" not in result.values
+
+
 def test_a_suspended_key_is_rejected(gemini: Rig):
     def denied(request: RecordedRequest) -> Reply:
         error = {

@@ -7,7 +7,6 @@ from collections.abc import Callable
 import pytest
 from vendor_kit import Rig
 
-from collector.probes import MissingSetting
 from shared.config import ConfigError
 from shared.model import Status
 from statusd.imitations import Mode
@@ -54,8 +53,12 @@ def test_a_version_that_is_an_object_is_not_shown(lluma: Rig):
     assert result.reason == "model is not a version string"
 
 
-def test_without_a_version_field_only_the_call_counts(lluma: Rig):
-    result = lluma.check(version_field=None)
+# TOML has no null: `version_field = ""` is how a configuration file says "none".
+@pytest.mark.parametrize("field", ["", None])
+def test_without_a_version_field_only_the_call_counts(lluma: Rig, field: str | None):
+    lluma.imitation.model_version = None
+
+    result = lluma.check(version_field=field)
 
     assert result.status is Status.OPERATIONAL
     assert result.values == {}
@@ -107,8 +110,10 @@ def test_the_base_url_can_come_from_the_environment(lluma: Rig):
 def test_an_unset_base_url_variable_reads_unknown(lluma: Rig):
     probe = lluma.probe(base_url=None, base_url_env="LLUMA_BASE_URL")
 
-    with pytest.raises(MissingSetting, match="LLUMA_BASE_URL"):
-        lluma.check(probe)
+    result = lluma.check(probe)
+
+    assert result.status is Status.UNKNOWN
+    assert result.reason == "not configured: LLUMA_BASE_URL is not set"
     assert lluma.calls() == 0
 
 

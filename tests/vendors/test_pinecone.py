@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from vendor_kit import Rig
@@ -120,6 +121,65 @@ def test_a_rejected_key_on_the_control_plane_is_down(pinecone: Rig):
     result = pinecone.check()
 
     assert result.reason == "credential rejected (HTTP 401, UNAUTHENTICATED)"
+
+
+def answering(pinecone: Rig, path: str, document: Any) -> None:
+    """Answer calls to `path` with `document`, and the others as before."""
+    healthy = pinecone.imitation.healthy
+
+    def replaced(request: RecordedRequest) -> Reply:
+        if request.path == path:
+            return pinecone.imitation.reply_json(200, document)
+        return healthy(request)
+
+    pinecone.imitation.healthy = replaced  # type: ignore[method-assign]
+
+
+def test_an_index_described_without_a_host_is_degraded_and_not_counted(
+    pinecone: Rig,
+):
+    described = {"name": "social-vectors", "status": {"ready": True, "state": "Ready"}}
+    answering(pinecone, "/indexes/social-vectors", described)
+
+    result = pinecone.check()
+
+    assert result.status is Status.DEGRADED
+    assert result.reason == "answer lacks the index host"
+    assert result.values == {"index": "social-vectors"}
+    assert [r.path for r in pinecone.imitation.requests] == ["/indexes/social-vectors"]
+
+
+def test_an_index_without_a_host_while_initializing_says_its_state(pinecone: Rig):
+    described = {"name": "social-vectors", "status": {"state": "Initializing"}}
+    answering(pinecone, "/indexes/social-vectors", described)
+
+    result = pinecone.check()
+
+    assert result.status is Status.DEGRADED
+    assert result.reason == "index social-vectors is Initializing"
+
+
+def test_stats_without_a_vector_count_are_a_partial_answer(pinecone: Rig):
+    answering(pinecone, "/describe_index_stats", {"namespaces": {}, "dimension": 8})
+
+    result = pinecone.check()
+
+    assert result.status is Status.DEGRADED
+    assert result.reason == "answer lacks the vector count"
+    assert result.values == {"index": "social-vectors"}
+    assert result.latency_ms is not None
+
+
+@pytest.mark.parametrize("document", [["social-vectors"], "Ready", None])
+def test_a_description_that_is_not_an_object_is_down(pinecone: Rig, document: Any):
+    answering(pinecone, "/indexes/social-vectors", document)
+
+    result = pinecone.check()
+
+    assert result.status is Status.DOWN
+    assert result.reason == "index description is not a JSON object"
+    assert result.values == {"index": "social-vectors"}
+    assert pinecone.calls() == 1
 
 
 @pytest.mark.parametrize(

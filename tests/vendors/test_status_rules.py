@@ -140,11 +140,13 @@ def test_a_slow_vendor_is_degraded_with_its_fields(rig: Rig):
     assert result.values == rig.vendor.healthy_values(rig.imitation)
 
 
-def test_an_unset_credential_reads_unknown_without_calling(rig: Rig):
+def test_an_unset_credential_reads_unknown_with_the_configured_names(rig: Rig):
     result = run_through_runner(rig, environ={})
 
     assert result.status is Status.UNKNOWN
     assert result.reason == f"not configured: {rig.vendor.key_env} is not set"
+    # groq's model and pinecone's index are known without asking the vendor.
+    assert result.values == rig.vendor.configured
     assert rig.calls() == 0
 
 

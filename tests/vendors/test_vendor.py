@@ -18,6 +18,7 @@ from collector.probes.vendor import (
     usage_problem,
     worsened,
 )
+from shared import keys
 from shared.model import ProbeResult, Status, utcnow
 from shared.redact import MASK, remember
 from shared.store import StatusStore, connect
@@ -56,6 +57,19 @@ def test_without_an_advertised_time_the_wait_doubles_from_the_interval(
     rig = rate_limited_pinecone(rig_of)
 
     assert waits_of(rig, fake_store, 300, 4) == [300, 600, 1200, 2400]
+
+
+def test_a_back_off_kept_in_redis_lasts_its_wait_on_the_probes_own_clock(
+    rig_of: RigOf, fake_store: StatusStore
+):
+    rig = rate_limited_pinecone(rig_of)
+    probe = rig.probe(store=fake_store, interval=300)
+    probe.clock = lambda: T0  # months away from the wall clock
+
+    rig.check(probe)
+
+    ttl_ms = fake_store.client.pttl(keys.backoff(probe.service.name))
+    assert 299_000 <= ttl_ms <= 300_000
 
 
 def test_the_doubling_wait_stops_at_an_hour(rig_of: RigOf, fake_store: StatusStore):
@@ -142,11 +156,13 @@ def test_the_later_of_memory_and_redis_wins(fake_store: StatusStore):
     backoff = BackOff("svc", None, first_wait=60)
     backoff.start(utcnow(), 600, "told in memory")
     backoff.store = fake_store
-    fake_store.back_off("svc", utcnow() + timedelta(seconds=60), "shorter, in redis")
+    now = utcnow()
+    shorter, longer = now + timedelta(seconds=60), now + timedelta(hours=2)
+    fake_store.back_off("svc", shorter, "shorter, in redis", now=now)
 
-    shorter_in_redis = backoff.current(utcnow())
-    fake_store.back_off("svc", utcnow() + timedelta(hours=2), "longer, in redis")
-    longer_in_redis = backoff.current(utcnow())
+    shorter_in_redis = backoff.current(now)
+    fake_store.back_off("svc", longer, "longer, in redis", now=now)
+    longer_in_redis = backoff.current(now)
 
     assert shorter_in_redis is not None and shorter_in_redis[1] == "told in memory"
     assert longer_in_redis is not None and longer_in_redis[1] == "longer, in redis"
