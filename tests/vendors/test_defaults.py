@@ -18,6 +18,7 @@ from shared.config import Config, load
 from shared.model import Status
 from shared.redact import scrub
 
+README = Path(__file__).resolve().parents[2] / "README.md"
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "probes.md"
 
 VENDOR_SERVICES = {
@@ -129,11 +130,12 @@ def test_the_default_vendor_calls_go_to_the_vendors_over_https():
             assert options.base_url.startswith("https://")  # type: ignore[union-attr]
 
 
-def test_the_documented_cost_matches_the_default_intervals():
+@pytest.mark.parametrize("document", [DOCS, README], ids=["probes.md", "README"])
+def test_the_documented_cost_matches_the_default_intervals(document: Path):
     config = default_config()
     rows = re.findall(
         r"^\| `(\w+)` \| `(\w+)` \| (\d+) s \| (\d+) \| ([\d,]+) \|$",
-        DOCS.read_text(),
+        document.read_text(),
         re.M,
     )
 
