@@ -101,8 +101,8 @@ class ProbeResult:
         return cls(Status.DOWN, reason, latency_ms, values)
 
     @classmethod
-    def unknown(cls, reason: str) -> ProbeResult:
-        return cls(Status.UNKNOWN, reason)
+    def unknown(cls, reason: str, **values: Any) -> ProbeResult:
+        return cls(Status.UNKNOWN, reason, None, values)
 
     def stamped(self, checked_at: datetime) -> ProbeResult:
         return replace(self, checked_at=checked_at)

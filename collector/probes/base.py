@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from pydantic import BaseModel
 
 from shared.config import ServiceConfig, Strict
-from shared.model import ProbeResult, Status
+from shared.model import ProbeResult
 from shared.redact import read_secret
 from shared.store import StatusStore, connect
 
@@ -52,7 +52,7 @@ class MissingSetting(Exception):
 
 def unconfigured(missing: MissingSetting, **values: Any) -> ProbeResult:
     """The `unknown` result of a check that cannot run for want of a variable."""
-    return ProbeResult(Status.UNKNOWN, f"not configured: {missing}", values=values)
+    return ProbeResult.unknown(f"not configured: {missing}", **values)
 
 
 @dataclass
