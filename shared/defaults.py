@@ -53,7 +53,8 @@ def lluma(environ: Mapping[str, str]) -> dict[str, Any]:
         "base_url_env": "LLUMA_BASE_URL",
         "path": environ.get("LLUMA_STATUS_PATH") or "/v1/status",
         "auth_header": environ.get("LLUMA_AUTH_HEADER") or "Authorization",
-        "version_field": environ.get("LLUMA_VERSION_FIELD") or "model.version",
+        # Set but empty means "the answer carries no version" (modelVersion N/A).
+        "version_field": environ.get("LLUMA_VERSION_FIELD", "model.version"),
     }
     # Unset: "Bearer" in Authorization, nothing in another header. Set but empty:
     # nothing, the bare key.

@@ -16,6 +16,9 @@ def setup(level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level if level in logging.getLevelNamesMapping() else "INFO")
+    # Library warnings (urllib3's InsecureRequestWarning with verify_tls = false)
+    # become log lines, so they are scrubbed and formatted like everything else.
+    logging.captureWarnings(True)
     # APScheduler logs every job run at INFO; we log status changes instead.
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     # Werkzeug's request lines carry query strings; the formatter scrubs them, but
