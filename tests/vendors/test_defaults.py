@@ -178,4 +178,4 @@ def test_the_reference_documents_every_key_of_the_quota_counter():
 def test_an_empty_lluma_version_field_means_the_answer_has_no_version():
     options = default_config({"LLUMA_VERSION_FIELD": ""}).service("llumaAi").options
 
-    assert options.version_field == ""  # type: ignore[union-attr]
+    assert not options.version_field  # type: ignore[union-attr]
