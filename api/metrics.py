@@ -80,7 +80,7 @@ class StoredResults(Collector):
 def scrape() -> Response:
     registry = current_app.extensions["statusd"]["metrics"]
     # Redis errors propagate to the app's handler, which answers 503.
-    return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)
+    return Response(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)
 
 
 def metrics_registry(

@@ -28,6 +28,9 @@ from shared.store import StatusStore, connect
 # put there, a credential it echoes back included, and `scrub` reads only text.
 SCALAR = (str, int, float, bool, type(None))
 
+# How our own database sessions name themselves, so that counts can leave them out.
+APPLICATION_NAME = "statusd"
+
 
 class Deadline:
     """A probe's time budget, so that a retry never runs past the hard timeout."""
@@ -141,7 +144,7 @@ def make_engine(url: str, timeout: float) -> sa.Engine:
                     None, [cast(str | None, engine_url.query.get("options")), limits]
                 )
             ),
-            "application_name": "statusd",
+            "application_name": APPLICATION_NAME,
             # A database host that vanished without a reset (crash, partition) would
             # leave a probe waiting on its socket for hours, the service reading
             # "still hung" long after a failover; with these the kernel gives up in

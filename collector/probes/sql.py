@@ -1,7 +1,8 @@
 """`sql`: the database round trip (`SELECT 1`) and how many sessions it serves.
 
 Active connections by database:
-- PostgreSQL: client backends of the current database in `pg_stat_activity`.
+- PostgreSQL: client backends of the current database in `pg_stat_activity`, but
+  for statusd's own.
 - MySQL / MariaDB: threads of the current schema in `information_schema.PROCESSLIST`.
 - SQLite and others: not measured (`null`): there is no server to ask.
 """
@@ -14,7 +15,13 @@ import time
 import sqlalchemy as sa
 from pydantic import Field
 
-from collector.probes.base import Deadline, ProbeContext, elapsed_ms, slow
+from collector.probes.base import (
+    APPLICATION_NAME,
+    Deadline,
+    ProbeContext,
+    elapsed_ms,
+    slow,
+)
 from collector.probes.database import DatabaseOptions, DatabaseProbe, describe_error
 from shared.config import ServiceConfig
 from shared.model import ProbeResult
@@ -25,9 +32,14 @@ log = logging.getLogger(__name__)
 ROUND_TRIP = "SELECT 1"
 
 CONNECTION_QUERIES = {
+    # statusd's own pooled connections (application_name "statusd", set in
+    # make_engine) are left out: they are ours, not the app's, and would show an idle
+    # app as busy. No filter on `state`: a role without pg_monitor sees other users'
+    # state as null, and would count nobody.
     "postgresql": (
         "SELECT count(*) FROM pg_stat_activity"
         " WHERE datname = current_database() AND backend_type = 'client backend'"
+        f" AND application_name IS DISTINCT FROM '{APPLICATION_NAME}'"
     ),
     "mysql": "SELECT count(*) FROM information_schema.PROCESSLIST WHERE DB = DATABASE()",
     "mariadb": "SELECT count(*) FROM information_schema.PROCESSLIST WHERE DB = DATABASE()",

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 from flask.testing import FlaskClient
+from prometheus_client import CONTENT_TYPE_LATEST
 from prometheus_client.parser import text_string_to_metric_families
 
 from api.app import create_app
@@ -22,6 +23,9 @@ def samples(client: FlaskClient, **headers: str) -> dict[tuple, float]:
     response = client.get("/metrics", headers=headers)
     assert response.status_code == 200
     assert response.mimetype == "text/plain"
+    # Exactly the exposition format's own header: Prometheus refuses a Content-Type
+    # whose parameters repeat.
+    assert response.headers["Content-Type"] == CONTENT_TYPE_LATEST
     found = {}
     for family in text_string_to_metric_families(response.get_data(as_text=True)):
         for sample in family.samples:

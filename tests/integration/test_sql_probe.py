@@ -30,10 +30,14 @@ def own_database(pg_engine: sa.Engine) -> Iterator[sa.URL]:
 
 
 def client_backends(observer: sa.Engine, database: str) -> int:
-    """Count the sessions pg_stat_activity shows, asking from another database."""
+    """Count the app's sessions pg_stat_activity shows, asking from another database.
+
+    statusd's own sessions (application_name "statusd") are not the app's.
+    """
     query = sa.text(
         "SELECT count(*) FROM pg_stat_activity"
         " WHERE datname = :database AND backend_type = 'client backend'"
+        " AND application_name IS DISTINCT FROM 'statusd'"
     )
     with observer.connect() as connection:
         return int(connection.execute(query, {"database": database}).scalar_one())
