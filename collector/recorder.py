@@ -13,10 +13,13 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import deque
+from typing import Any
 
 from redis.exceptions import RedisError
 
 from collector.probes.base import summary
+from shared import keys
 from shared.config import Config
 from shared.model import SEVERITY, ProbeResult, Status, StoredResult, to_iso
 from shared.store import UNREACHABLE, StatusStore
@@ -31,6 +34,9 @@ class Recorder:
         self._latest: dict[str, StoredResult] = {}
         self._lock = threading.Lock()
         self._redis_ok = True
+        # Status changes met while Redis was away, pushed to the events list when it
+        # is back; as many as the list keeps, the oldest dropped first.
+        self._unpushed: deque[dict[str, Any]] = deque(maxlen=keys.EVENTS_KEPT)
 
     def prime(self) -> None:
         """Start from what Redis holds, so a restart neither re-logs nor resets `since`."""
@@ -53,13 +59,19 @@ class Recorder:
             stored = StoredResult(service, self.kinds.get(service, ""), result, since)
             self._latest[service] = stored
 
-        if not unchanged:
+        event = None if unchanged else change_event(service, previous, result)
+        if event is not None:
             self._log_change(service, previous, result)
         try:
             self.store.write(stored)
-            if not unchanged:
-                self.store.push_event(change_event(service, previous, result))
+            # Changes that waited for Redis go first, so that the list stays in order.
+            self._push_unpushed()
+            if event is not None:
+                self.store.push_event(event)
         except RedisError as error:
+            if event is not None:
+                with self._lock:
+                    self._unpushed.append(event)
             self.redis_failed(error)
             return
         self.redis_succeeded()
@@ -75,8 +87,21 @@ class Recorder:
             latest = list(self._latest.values())
             if latest:
                 self.store.write_many(latest)
-        if latest:
-            log.info("wrote %d latest results to Redis again", len(latest))
+            events = len(self._unpushed)
+        self._push_unpushed()
+        if latest or events:
+            log.info(
+                "wrote %d latest results and %d status changes to Redis again",
+                len(latest),
+                events,
+            )
+
+    def _push_unpushed(self) -> None:
+        """Push the status changes met while Redis was away, oldest first."""
+        with self._lock:
+            while self._unpushed:
+                self.store.push_event(self._unpushed[0])
+                self._unpushed.popleft()
 
     def redis_failed(self, error: Exception) -> None:
         # Under the lock: runs of several services fail at once, and only one may warn.

@@ -319,7 +319,11 @@ def test_it_writes_again_when_a_redis_error_clears(
     assert "redis reachable again" in [
         line.getMessage() for line in recorder_lines(caplog_info)
     ]
-    assert [event["service"] for event in fake_store.events()] == ["pinecone"]
+    # Newest first; the change that met the broken key was kept and written later.
+    assert [event["service"] for event in fake_store.events()] == [
+        "pinecone",
+        "groqCloud",
+    ]
 
 
 OUT_OF_RANGE = "0001-01-01T00:00:00+14:00"
@@ -515,3 +519,28 @@ class CountingWrites(StatusStore):
     def write_many(self, results: Iterable[StoredResult]) -> None:
         self.republished += 1
         super().write_many(results)
+
+
+def test_status_changes_met_while_redis_was_away_reach_the_events_list(
+    redis_on_fixed_port: list[EmbeddedRedis],
+):
+    port = free_port()
+    first = EmbeddedRedis(port=port).start()
+    redis_on_fixed_port.append(first)
+    store = StatusStore(connect(first.url, timeout=0.5))
+    recorder = Recorder(make_config(), store)
+    recorder.record("groqCloud", at(0, ProbeResult.operational(80)))
+
+    first.stop()
+    recorder.record("groqCloud", at(1, ProbeResult.down("HTTP 503")))
+    recorder.record("groqCloud", at(2, ProbeResult.degraded("slow")))
+    second = EmbeddedRedis(port=port).start()
+    redis_on_fixed_port.append(second)
+    recorder.record("pinecone", at(3, ProbeResult.operational(40)))
+
+    changes = [(e["service"], e["from"], e["to"]) for e in store.events()]
+    assert changes == [
+        ("pinecone", None, "operational"),
+        ("groqCloud", "down", "degraded"),
+        ("groqCloud", "operational", "down"),
+    ]
