@@ -91,7 +91,7 @@ class Recorder:
         self._push_unpushed()
         if latest or events:
             log.info(
-                "wrote %d latest results and %d status changes to Redis again",
+                "wrote %d latest results to Redis again, and %d status changes",
                 len(latest),
                 events,
             )
